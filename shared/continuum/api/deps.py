@@ -1,0 +1,43 @@
+"""Request dependencies: the services, and who the caller is."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from continuum.core.auth import Principal, credential_from_headers, require_admin
+from continuum.observability.logging import tenant_id_var
+from continuum.runtime import Services
+
+
+async def get_services(request: Request) -> Services:
+    return await request.app.state.provider.get()
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_principal(
+    services: ServicesDep,
+    x_api_key: Annotated[str | None, Header(description="API key")] = None,
+    authorization: Annotated[str | None, Header(description="Bearer <API key or JWT>")] = None,
+    x_continuum_tenant: Annotated[
+        str | None, Header(description="Tenant to act on (admin key only)")
+    ] = None,
+) -> Principal:
+    credential = credential_from_headers(x_api_key, authorization)
+    principal = await services.auth.authenticate(credential, acting_tenant=x_continuum_tenant)
+    tenant_id_var.set(principal.tenant_id)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_admin(principal: PrincipalDep) -> Principal:
+    require_admin(principal)
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(get_admin)]

@@ -1,0 +1,90 @@
+"""Every error leaves as JSON {"error": {"code", "message"}} with the right status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from continuum.errors import ContinuumError
+
+log = logging.getLogger("continuum.api")
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "invalid_input", 429: "rate_limited", 503: "service_unavailable",
+}  # fmt: skip
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def error_response(
+    status: int, code: str, message: str, *, retry_after: int | None = None, details: list[dict[str, Any]] | None = None
+) -> JSONResponse:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        source, parts = parts[0], parts[1:]
+        if source != "body":
+            return f"{source}.{'.'.join(parts)}" if parts else source
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text or "body"
+
+
+def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        first = next(e for e in errors if e.get("type") == "json_invalid")
+        reason = (first.get("ctx") or {}).get("error", "malformed JSON")
+        return error_response(400, "invalid_json", f"request body is not valid JSON: {reason}")
+    details = []
+    for error in errors[:20]:
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        details.append({"field": _field(tuple(error.get("loc", ()))), "message": message})
+    first = details[0] if details else {"field": "body", "message": "invalid input"}
+    return error_response(422, "invalid_input", f"{first['field']}: {first['message']}", details=details)
+
+
+def _domain(request: Request, exc: ContinuumError) -> JSONResponse:
+    if exc.status >= 500:
+        log.warning("dependency error", extra={"error": exc.message, "code": exc.code})
+    return error_response(exc.status, exc.code, exc.message, retry_after=exc.retry_after)
+
+
+def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"no route {request.method} {request.url.path}"
+    response = error_response(exc.status_code, code, message)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return error_response(500, "internal_error", "internal error; the request id in X-Request-ID identifies it")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(ContinuumError, _domain)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,103 @@
+"""One ASGI middleware: request id, body-size limit, timing, metrics and the access log.
+
+Pure ASGI (not BaseHTTPMiddleware) so that it adds no task hop per request and can
+cut a body off mid-stream when it exceeds the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from continuum.api.errors import error_body
+from continuum.observability.logging import request_id_var, tenant_id_var
+from continuum.ports import Metrics
+
+log = logging.getLogger("continuum.access")
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class RequestMiddleware:
+    def __init__(self, app: Any, *, max_body_bytes: int, metrics: Metrics | None = None) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        incoming = headers.get("x-request-id", "")
+        request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        id_token = request_id_var.set(request_id)
+        tenant_token = tenant_id_var.set(None)
+        status = 500
+        response_started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        declared = headers.get("content-length")
+        try:
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                raise _BodyTooLarge
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        raise _BodyTooLarge
+                return message
+
+            await self.app(scope, limited_receive, send_wrapper)
+        except _BodyTooLarge:
+            if response_started:
+                raise
+            status = 413
+            body = json.dumps(
+                error_body("payload_too_large", f"request body exceeds {self.max_body_bytes} bytes (CONTINUUM_MAX_BODY_BYTES)")
+            ).encode()
+            await send_wrapper({"type": "http.response.start", "status": 413, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ]})  # fmt: skip
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            endpoint = getattr(route, "path", None) or "unmatched"
+            if self.metrics is not None:
+                self.metrics.request(scope["method"], endpoint, status, elapsed)
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "endpoint": endpoint,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                    "tenant_id": tenant_id_var.get(),
+                },
+            )
+            request_id_var.reset(id_token)
+            tenant_id_var.reset(tenant_token)

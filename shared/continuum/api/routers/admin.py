@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from continuum.api.deps import AdminDep, ServicesDep
+from continuum.schemas import TENANT_PATTERN, KeyCreate, KeyCreated, TenantErased, TenantList
+
+router = APIRouter(tags=["admin"])
+
+
+@router.post("/v1/keys", response_model=KeyCreated, status_code=201)
+async def create_key(body: KeyCreate, _: AdminDep, services: ServicesDep) -> KeyCreated:
+    """A new API key for one tenant. The key is shown once; only its hash is stored."""
+    return await services.admin.create_key(body.tenant_id, body.name)
+
+
+@router.get("/v1/tenants", response_model=TenantList)
+async def list_tenants(_: AdminDep, services: ServicesDep) -> TenantList:
+    return await services.admin.list_tenants()
+
+
+@router.delete("/v1/tenants/{tenant_id}", response_model=TenantErased)
+async def erase_tenant(
+    tenant_id: Annotated[str, Path(pattern=TENANT_PATTERN)], _: AdminDep, services: ServicesDep
+) -> TenantErased:
+    """Erase every row of a tenant: memories, messages, concepts, links, keys."""
+    return await services.admin.erase_tenant(tenant_id)

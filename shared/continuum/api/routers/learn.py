@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.schemas import LearnRequest, LearnResponse
+
+router = APIRouter(tags=["learn"])
+
+
+@router.post("/v1/learn", response_model=LearnResponse)
+async def learn(body: LearnRequest, principal: PrincipalDep, services: ServicesDep) -> LearnResponse:
+    """Store a conversation turn: extract concepts and decisions, strengthen links."""
+    return await services.engine.learn(principal.tenant_id, body)

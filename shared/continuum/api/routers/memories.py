@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.schemas import (
+    Identifier,
+    Memory,
+    MemoryBatchRequest,
+    MemoryBatchResponse,
+    MemoryCreate,
+    MemoryList,
+    MemoryStored,
+    MemoryUpdate,
+    SearchFilters,
+)
+
+router = APIRouter(tags=["memories"])
+
+
+@router.post("/v1/memories", response_model=MemoryStored, status_code=201)
+async def create_memory(
+    body: MemoryCreate, principal: PrincipalDep, services: ServicesDep, response: Response
+) -> MemoryStored:
+    """Store one memory; the same content again in the same scope answers "duplicate" (200)."""
+    stored = await services.engine.store_memory(principal.tenant_id, body)
+    if stored.status == "duplicate":
+        response.status_code = 200
+    return stored
+
+
+@router.post("/v1/memories/batch", response_model=MemoryBatchResponse)
+async def create_memories(
+    body: MemoryBatchRequest, principal: PrincipalDep, services: ServicesDep
+) -> MemoryBatchResponse:
+    """Store up to 1000 memories in one atomic write; results are in input order."""
+    return await services.engine.store_batch(principal.tenant_id, body)
+
+
+@router.get("/v1/memories", response_model=MemoryList)
+async def list_memories(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    instance_id: Annotated[Identifier | None, Query()] = None,
+    session_id: Annotated[Identifier | None, Query()] = None,
+    role: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    until: Annotated[datetime | None, Query()] = None,
+) -> MemoryList:
+    """Newest first; pass `next_cursor` back as `cursor` for the next page."""
+    filters = SearchFilters(
+        instance_id=instance_id, session_id=session_id, role=role, since=since, until=until
+    )
+    return await services.engine.list_memories(principal.tenant_id, filters, cursor=cursor, limit=limit)
+
+
+@router.get("/v1/memories/{memory_id}", response_model=Memory)
+async def get_memory(memory_id: str, principal: PrincipalDep, services: ServicesDep) -> Memory:
+    return await services.engine.get_memory(principal.tenant_id, memory_id)
+
+
+@router.patch("/v1/memories/{memory_id}", response_model=Memory)
+async def update_memory(
+    memory_id: str, body: MemoryUpdate, principal: PrincipalDep, services: ServicesDep
+) -> Memory:
+    """Change content, role, metadata (replaced whole) or expiry (null clears it)."""
+    return await services.engine.update_memory(principal.tenant_id, memory_id, body)
+
+
+@router.delete("/v1/memories/{memory_id}", status_code=204)
+async def delete_memory(memory_id: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+    await services.engine.delete_memory(principal.tenant_id, memory_id)
+    return Response(status_code=204)

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.schemas import TurnRequest, TurnResponse
+
+router = APIRouter(tags=["turn"])
+
+
+@router.post("/v1/turn", response_model=TurnResponse)
+async def turn(body: TurnRequest, principal: PrincipalDep, services: ServicesDep) -> TurnResponse:
+    """Learn a turn, then recall for `message` (default: the user message), in one call."""
+    return await services.engine.turn(principal.tenant_id, body)

@@ -1,0 +1,451 @@
+"""The `continuum` command line (click).
+
+Commands work directly on the configured database (SQLite file or POSTGRES_URL).
+`learn`, `recall`, `search` and `stats` can instead talk to a running server with
+`--url` (or CONTINUUM_URL), authenticating with `--api-key` (or CONTINUUM_API_KEY).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from continuum import __version__
+from continuum.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        settings = load_settings()
+        return settings.with_overrides(**overrides) if overrides else settings
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn product errors into one red line and a non-zero exit, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from continuum.errors import ContinuumError
+
+        try:
+            return func(*args, **kwargs)
+        except ContinuumError as exc:
+            raise click.ClickException(exc.message) from None
+        except (FileNotFoundError, PermissionError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+async def _with_services(settings: Settings, action: Callable[[Any], Awaitable[T]], *, migrate: bool = True) -> T:
+    from continuum.runtime import build_services
+
+    services = build_services(settings)
+    try:
+        await services.storage.connect()
+        if migrate:
+            await services.storage.migrate()
+        return await action(services)
+    finally:
+        await services.close()
+
+
+def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    else:
+        click.echo(text(data))
+
+
+class _Remote:
+    def __init__(self, url: str, api_key: str | None, tenant: str | None) -> None:
+        import httpx
+
+        headers = {"X-API-Key": api_key} if api_key else {}
+        if tenant:
+            headers["X-Continuum-Tenant"] = tenant
+        self.client = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=30)
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        import httpx
+
+        try:
+            response = self.client.request(method, path, json=body)
+        except httpx.HTTPError as exc:
+            raise click.ClickException(f"cannot reach {self.client.base_url}: {exc}") from None
+        data = response.json()
+        if response.status_code >= 400:
+            error = data.get("error", {}) if isinstance(data, dict) else {}
+            raise click.ClickException(f"{response.status_code} {error.get('code')}: {error.get('message')}")
+        return data
+
+
+remote_options = [
+    click.option("--url", envvar="CONTINUUM_URL", help="Talk to a running server instead of the database."),
+    click.option("--api-key", envvar="CONTINUUM_API_KEY", help="Key for --url (X-API-Key)."),
+]
+tenant_option = click.option(
+    "--tenant", envvar="CONTINUUM_TENANT", default="default", show_default=True, help="Tenant to act on."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _add(options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    def decorate(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="continuum")
+def cli() -> None:
+    """CONTINUUM: memory for AI agents. Configure with CONTINUUM_* variables or .env."""
+
+
+@cli.command()
+@click.option("--db-path", type=click.Path(dir_okay=False), help="SQLite file to create.")
+@click.option("--use-postgres", is_flag=True, help="Initialise the PostgreSQL at POSTGRES_URL instead.")
+@_fail_cleanly
+def init(db_path: str | None, use_postgres: bool) -> None:
+    """Create the database and apply every migration."""
+    if db_path and use_postgres:
+        raise click.UsageError("--db-path and --use-postgres exclude each other")
+    overrides: dict[str, Any] = {}
+    if db_path:
+        overrides.update(db_path=db_path, storage="sqlite")
+    if use_postgres:
+        overrides["storage"] = "postgres"
+    settings = _settings(**overrides)
+
+    async def action(services: Any) -> list[str]:
+        return await services.storage.migrate()
+
+    applied = _run(_with_services(settings, action, migrate=False))
+    where = "PostgreSQL" if settings.storage_backend == "postgres" else Path(settings.db_path).resolve()
+    click.echo(f"initialised {where}: " + (f"applied {', '.join(applied)}" if applied else "already up to date"))
+
+
+@cli.command()
+@click.option("--status", is_flag=True, help="Only list pending migrations.")
+@_fail_cleanly
+def migrate(status: bool) -> None:
+    """Apply pending schema migrations."""
+    settings = _settings()
+
+    async def action(services: Any) -> list[str]:
+        if status:
+            return await services.storage.pending_migrations()
+        return await services.storage.migrate()
+
+    versions = _run(_with_services(settings, action, migrate=False))
+    if status:
+        click.echo("pending: " + (", ".join(versions) if versions else "none"))
+    else:
+        click.echo("applied: " + (", ".join(versions) if versions else "nothing (up to date)"))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: CONTINUUM_API_PORT or 8420.")
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+def serve(host: str, port: int | None, reload: bool, workers: int) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    settings = _settings()
+    port = port or settings.api_port
+    if reload and workers > 1:
+        raise click.UsageError("--reload works with one worker only")
+    if workers > 1 and settings.shared_cache_backend is None:
+        click.echo("note: several workers and no REDIS_URL: result caching is off so workers stay consistent", err=True)
+    os.environ["CONTINUUM_SERVE_WORKERS"] = str(workers)
+    if reload or workers > 1:
+        uvicorn.run(
+            "continuum.server:app_factory", factory=True, host=host, port=port, reload=reload,
+            workers=workers, log_config=None, proxy_headers=True,
+        )  # fmt: skip
+        return
+    from continuum.server import create_server_app
+
+    uvicorn.run(create_server_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+
+
+@cli.command()
+@click.option("--user", "user_message", required=True, help="What the user said.")
+@click.option("--ai", "ai_response", default="", help="What the assistant answered.")
+@click.option("--instance", "instance_id")
+@click.option("--session", "session_id")
+@tenant_option
+@_add(remote_options)
+@json_option
+@_fail_cleanly
+def learn(user_message: str, ai_response: str, instance_id: str | None, session_id: str | None,
+          tenant: str, url: str | None, api_key: str | None, as_json: bool) -> None:  # fmt: skip
+    """Learn one conversation turn."""
+    from continuum.schemas import LearnRequest
+
+    body = {"user_message": user_message, "ai_response": ai_response, "instance_id": instance_id,
+            "session_id": session_id}  # fmt: skip
+    if url:
+        data = _Remote(url, api_key, tenant if tenant != "default" else None).call("POST", "/v1/learn", body)
+    else:
+        request = _validated(LearnRequest, body)
+
+        async def action(services: Any) -> Any:
+            return (await services.engine.learn(tenant, request)).model_dump(mode="json")
+
+        data = _run(_with_services(_settings(), action))
+    _emit(data, as_json, lambda d: (
+        f"learned: {len(d['memory_ids'])} memories, {d['concepts_extracted']} concepts, "
+        f"{d['decisions_detected']} decisions, {d['links_created']} new links"
+    ))  # fmt: skip
+
+
+def _validated(model: Any, body: dict[str, Any]) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate({k: v for k, v in body.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "input"
+        raise click.BadParameter(f"{field}: {first['msg']}") from None
+
+
+@cli.command()
+@click.argument("message")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--instance", "instance_id")
+@click.option("--session", "session_id")
+@tenant_option
+@_add(remote_options)
+@json_option
+@_fail_cleanly
+def recall(message: str, limit: int, instance_id: str | None, session_id: str | None, tenant: str,
+           url: str | None, api_key: str | None, as_json: bool) -> None:  # fmt: skip
+    """Print the context block (or JSON) recalled for MESSAGE."""
+    from continuum.schemas import RecallRequest
+
+    body = {"message": message, "limit": limit, "instance_id": instance_id, "session_id": session_id}
+    if url:
+        data = _Remote(url, api_key, tenant if tenant != "default" else None).call("POST", "/v1/recall", body)
+    else:
+        request = _validated(RecallRequest, body)
+
+        async def action(services: Any) -> Any:
+            return (await services.engine.recall(tenant, request)).model_dump(mode="json")
+
+        data = _run(_with_services(_settings(), action))
+    _emit(data, as_json, lambda d: d["context"] or "(nothing relevant remembered yet)")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid", show_default=True)
+@tenant_option
+@_add(remote_options)
+@json_option
+@_fail_cleanly
+def search(query: str, limit: int, mode: str, tenant: str, url: str | None, api_key: str | None,
+           as_json: bool) -> None:  # fmt: skip
+    """Search memories."""
+    from continuum.schemas import SearchRequest
+
+    body = {"query": query, "limit": limit, "mode": mode}
+    if url:
+        data = _Remote(url, api_key, tenant if tenant != "default" else None).call("POST", "/v1/search", body)
+    else:
+        request = _validated(SearchRequest, body)
+
+        async def action(services: Any) -> Any:
+            return (await services.engine.search(tenant, request)).model_dump(mode="json")
+
+        data = _run(_with_services(_settings(), action))
+    _emit(data, as_json, lambda d: "\n".join(
+        f"{r['score']:.3f}  {r['id']}  {r['content'][:100]}" for r in d["results"]
+    ) or "(no results)")  # fmt: skip
+
+
+@cli.command()
+@tenant_option
+@_add(remote_options)
+@json_option
+@_fail_cleanly
+def stats(tenant: str, url: str | None, api_key: str | None, as_json: bool) -> None:
+    """Counts of memories, messages, concepts, links and decisions."""
+    if url:
+        data = _Remote(url, api_key, tenant if tenant != "default" else None).call("GET", "/v1/stats")
+    else:
+
+        async def action(services: Any) -> Any:
+            return (await services.engine.stats(tenant)).model_dump()
+
+        data = _run(_with_services(_settings(), action))
+    _emit(data, as_json, lambda d: "\n".join(f"{k:>16}: {v}" for k, v in d.items()))
+
+
+@cli.command("export")
+@tenant_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="JSONL file to write ('-' for standard output).")  # fmt: skip
+@_fail_cleanly
+def export_(tenant: str, output: str) -> None:
+    """Export a tenant as JSON Lines."""
+    settings = _settings()
+
+    async def action(services: Any) -> int:
+        counts = await services.storage.counts(tenant)
+        total = counts.memories + counts.messages + counts.decisions + counts.entities + counts.attention_links
+        written = 0
+        stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
+        try:
+            with click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
+                async for line in services.portability.export_lines(tenant):
+                    stream.write(line)
+                    if not line.startswith('{"type":"header"'):
+                        written += 1
+                        bar.update(1)
+        finally:
+            if stream is not sys.stdout:
+                stream.close()
+        return written
+
+    written = _run(_with_services(settings, action))
+    click.echo(f"exported {written} records of tenant {tenant} to {output}", err=True)
+
+
+@cli.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@tenant_option
+@_fail_cleanly
+def import_(source: str, tenant: str) -> None:
+    """Import a JSONL export into a tenant (validated in full before writing)."""
+    settings = _settings()
+    from continuum.core.portability import PAGE, Portability
+
+    with open(source, encoding="utf-8") as handle:
+        lines = handle.readlines()
+    records = Portability.parse(lines)
+
+    async def action(services: Any) -> tuple[dict[str, int], dict[str, int]]:
+        imported: dict[str, int] = {}
+        skipped: dict[str, int] = {}
+        with click.progressbar(length=len(records), label="importing", file=sys.stderr) as bar:
+            for start in range(0, len(records), PAGE):
+                chunk = records[start : start + PAGE]
+                done, passed = await services.portability.import_records(tenant, chunk)
+                for kind, count in done.items():
+                    imported[kind] = imported.get(kind, 0) + count
+                for kind, count in passed.items():
+                    skipped[kind] = skipped.get(kind, 0) + count
+                bar.update(len(chunk))
+        return imported, skipped
+
+    imported, skipped = _run(_with_services(settings, action))
+    click.echo(f"imported into {tenant}: {imported or 'nothing'}; skipped (already present): {skipped or 'none'}")
+
+
+@cli.command()
+@click.argument("destination")
+@_fail_cleanly
+def backup(destination: str) -> None:
+    """Consistent online copy of the SQLite database to DESTINATION."""
+    settings = _settings()
+
+    async def action(services: Any) -> None:
+        if not hasattr(services.storage, "backup"):
+            raise click.ClickException(
+                "backup copies the SQLite database; for PostgreSQL use pg_dump (see infra/backup/)"
+            )
+        await services.storage.backup(destination)
+
+    _run(_with_services(settings, action))
+    click.echo(f"backed up {settings.db_path} to {destination}")
+
+
+@cli.command()
+@click.argument("source")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_fail_cleanly
+def restore(source: str, yes: bool) -> None:
+    """Replace the SQLite database with the backup at SOURCE."""
+    settings = _settings()
+    if not yes:
+        click.confirm(f"replace {settings.db_path} with {source}?", abort=True)
+
+    async def action(services: Any) -> None:
+        if not hasattr(services.storage, "restore"):
+            raise click.ClickException("restore works on the SQLite database; for PostgreSQL use pg_restore")
+        await services.storage.restore(source)
+        await services.storage.migrate()
+
+    _run(_with_services(settings, action, migrate=False))
+    click.echo(f"restored {settings.db_path} from {source}")
+
+
+@cli.group()
+def keys() -> None:
+    """Manage tenant API keys."""
+
+
+@keys.command("create")
+@click.option("--tenant", required=True, help="Tenant the key belongs to.")
+@click.option("--name", help="A label for the key.")
+@_fail_cleanly
+def keys_create(tenant: str, name: str | None) -> None:
+    """Create a tenant key (printed once; only its hash is stored)."""
+    from continuum.schemas import is_valid_tenant_id
+
+    if not is_valid_tenant_id(tenant):
+        raise click.BadParameter("letters, digits, '.', '_' or '-', at most 64", param_hint="--tenant")
+
+    async def action(services: Any) -> Any:
+        return await services.admin.create_key(tenant, name)
+
+    created = _run(_with_services(_settings(), action))
+    click.echo(created.api_key)
+    click.echo(f"key for tenant {created.tenant_id}: store it now, it is not shown again", err=True)
+
+
+@cli.command()
+def doctor() -> None:
+    """Check configuration, database, cache and disk; exit 1 if anything is wrong."""
+    from continuum.doctor import run_checks
+
+    results = run_checks()
+    width = max(len(name) for name, _, _ in results)
+    failed = False
+    for name, ok, detail in results:
+        mark = click.style("ok  ", fg="green") if ok else click.style("FAIL", fg="red")
+        failed |= not ok
+        click.echo(f"{mark} {name.ljust(width)}  {detail}")
+    sys.exit(1 if failed else 0)
+
+
+def main() -> None:
+    cli(prog_name="continuum")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Admin operations: tenant keys, the tenant list, and complete tenant erasure."""
+
+from __future__ import annotations
+
+from continuum.clock import Clock
+from continuum.core.auth import KEYS_SCOPE, generate_api_key, hash_api_key
+from continuum.core.caching import ResultCache
+from continuum.core.engine import MemoryEngine
+from continuum.errors import NotFound
+from continuum.models import ApiKeyRecord
+from continuum.ports import Storage
+from continuum.schemas import KeyCreated, Tenant, TenantErased, TenantList
+
+
+class AdminService:
+    def __init__(self, storage: Storage, cache: ResultCache, engine: MemoryEngine, clock: Clock) -> None:
+        self.storage = storage
+        self.cache = cache
+        self.engine = engine
+        self.clock = clock
+
+    async def create_key(self, tenant_id: str, name: str | None = None) -> KeyCreated:
+        now = self.clock.now()
+        await self.storage.ensure_tenant(tenant_id, name, now)
+        key = generate_api_key()
+        await self.storage.create_api_key(
+            ApiKeyRecord(
+                key_hash=hash_api_key(key),
+                tenant_id=tenant_id,
+                name=name,
+                key_prefix=key[:10],
+                created_at=now,
+            )
+        )
+        await self.cache.invalidate(KEYS_SCOPE)
+        return KeyCreated(api_key=key, tenant_id=tenant_id)
+
+    async def list_tenants(self) -> TenantList:
+        records = await self.storage.list_tenants()
+        return TenantList(
+            tenants=[Tenant(tenant_id=r.tenant_id, name=r.name, created_at=r.created_at) for r in records]
+        )
+
+    async def erase_tenant(self, tenant_id: str) -> TenantErased:
+        known = {t.tenant_id for t in await self.storage.list_tenants()}
+        counts = await self.storage.counts(tenant_id)
+        if tenant_id not in known and not any(counts.__dict__.values()):
+            raise NotFound(f"tenant {tenant_id} not found")
+        erased = await self.storage.erase_tenant(tenant_id)
+        self.engine.forget_tenant(tenant_id)
+        await self.cache.invalidate(tenant_id)
+        await self.cache.invalidate(KEYS_SCOPE)
+        return TenantErased(tenant_id=tenant_id, erased=erased.__dict__)

@@ -1,0 +1,58 @@
+"""Errors the core raises; the HTTP layer maps each to its status and JSON body."""
+
+from __future__ import annotations
+
+
+class ContinuumError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class InvalidInput(ContinuumError):
+    status = 422
+    code = "invalid_input"
+
+
+class Unauthorized(ContinuumError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ContinuumError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ContinuumError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ContinuumError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ContinuumError):
+    status = 413
+    code = "payload_too_large"
+
+
+class RateLimited(ContinuumError):
+    status = 429
+    code = "rate_limited"
+
+
+class DependencyUnavailable(ContinuumError):
+    """A backing service (database) is down: callers should retry later."""
+
+    status = 503
+    code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int | None = 5) -> None:
+        super().__init__(message, retry_after=retry_after)

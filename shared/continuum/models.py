@@ -1,0 +1,198 @@
+"""Records that cross the storage port. Plain dataclasses: no I/O, no validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+SCOPE_SEPARATOR = "\x1f"
+
+
+def scope_key(instance_id: str | None, session_id: str | None) -> str:
+    """De-duplication scope: the same content twice in one scope is one memory."""
+    return f"{instance_id or ''}{SCOPE_SEPARATOR}{session_id or ''}"
+
+
+@dataclass
+class MemoryRecord:
+    """A memory as stored: `content` may be ciphertext, `search_terms` are index terms."""
+
+    id: str
+    tenant_id: str
+    content: str
+    content_hash: str
+    search_terms: str
+    role: str
+    instance_id: str | None
+    session_id: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None = None
+
+    @property
+    def scope_key(self) -> str:
+        return scope_key(self.instance_id, self.session_id)
+
+    @property
+    def terms(self) -> list[str]:
+        return self.search_terms.split()
+
+
+@dataclass
+class InsertResult:
+    id: str
+    status: str  # "stored" | "duplicate"
+
+
+@dataclass
+class MemoryChanges:
+    """Fields of a PATCH; `None` means unchanged except where `clear_expiry` says so."""
+
+    content: str | None = None
+    content_hash: str | None = None
+    search_terms: str | None = None
+    role: str | None = None
+    metadata: dict[str, Any] | None = None
+    expires_at: datetime | None = None
+    clear_expiry: bool = False
+
+
+@dataclass
+class MemoryFilters:
+    instance_id: str | None = None
+    session_id: str | None = None
+    role: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass
+class ConceptMention:
+    key: str
+    name: str
+    kind: str
+    description: str
+
+
+@dataclass
+class EntityRecord:
+    tenant_id: str
+    key: str
+    name: str
+    entity_type: str
+    description: str
+    mention_count: int
+    created_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass
+class LinkRecord:
+    concept_a: str
+    concept_b: str
+    strength: float
+    occurrences: int
+    created_at: datetime
+    updated_at: datetime
+
+    def other(self, key: str) -> str:
+        return self.concept_b if self.concept_a == key else self.concept_a
+
+
+@dataclass
+class MessageRecord:
+    """One learned turn, kept verbatim (`auto_messages`)."""
+
+    id: str
+    tenant_id: str
+    instance_id: str | None
+    session_id: str | None
+    user_message: str
+    ai_response: str
+    thinking: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass
+class DecisionRecord:
+    id: str
+    tenant_id: str
+    instance_id: str | None
+    session_id: str | None
+    message_id: str | None
+    decision: str
+    created_at: datetime
+
+
+@dataclass
+class LearnWrite:
+    """Everything one `learn` persists, written atomically by the adapter."""
+
+    message: MessageRecord
+    memories: list[MemoryRecord]
+    concepts: list[ConceptMention]
+    links: list[tuple[str, str]]
+    decisions: list[DecisionRecord]
+    link_increment: float
+    now: datetime
+
+
+@dataclass
+class LearnOutcome:
+    results: list[InsertResult]
+    new_concepts: list[str]
+    links_created: int
+
+
+@dataclass
+class LexicalStats:
+    """Per-tenant corpus statistics for BM25: never mixed across tenants."""
+
+    doc_count: int
+    term_total: int
+    document_frequency: dict[str, int]
+
+    @property
+    def average_length(self) -> float:
+        return self.term_total / self.doc_count if self.doc_count else 0.0
+
+
+@dataclass
+class ApiKeyRecord:
+    key_hash: str
+    tenant_id: str
+    name: str | None
+    key_prefix: str
+    created_at: datetime
+
+
+@dataclass
+class TenantRecord:
+    tenant_id: str
+    name: str | None
+    created_at: datetime
+
+
+@dataclass
+class TenantCounts:
+    entities: int = 0
+    messages: int = 0
+    decisions: int = 0
+    attention_links: int = 0
+    memories: int = 0
+
+
+@dataclass
+class ExportPage:
+    """One page of a tenant export: rows of one kind, and where to continue."""
+
+    kind: str
+    rows: list[Any]
+    next_after: str | None
+
+
+EXPORT_KINDS = ("memory", "message", "decision", "entity", "link")

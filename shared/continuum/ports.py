@@ -1,0 +1,157 @@
+"""The ports: small async interfaces the core depends on. Adapters live apart.
+
+Every storage method takes the tenant first and must scope every statement by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from continuum.models import (
+    ApiKeyRecord,
+    EntityRecord,
+    ExportPage,
+    InsertResult,
+    LearnOutcome,
+    LearnWrite,
+    LexicalStats,
+    LinkRecord,
+    MemoryChanges,
+    MemoryFilters,
+    MemoryRecord,
+    TenantCounts,
+    TenantRecord,
+)
+
+
+class Storage(Protocol):
+    """Durable state. Raises `DependencyUnavailable` when the database is unreachable."""
+
+    name: str
+
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> None: ...
+    async def migrate(self) -> list[str]: ...
+    async def pending_migrations(self) -> list[str]: ...
+
+    # tenants and keys
+    async def ensure_tenant(self, tenant_id: str, name: str | None, now: datetime) -> None: ...
+    async def list_tenants(self) -> list[TenantRecord]: ...
+    async def erase_tenant(self, tenant_id: str) -> TenantCounts: ...
+    async def create_api_key(self, record: ApiKeyRecord) -> None: ...
+    async def find_api_key(self, key_hash: str) -> ApiKeyRecord | None: ...
+
+    # writes
+    async def learn(self, tenant_id: str, write: LearnWrite) -> LearnOutcome: ...
+    async def insert_memories(
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime
+    ) -> list[InsertResult]: ...
+    async def update_memory(
+        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime
+    ) -> MemoryRecord | None: ...
+    async def delete_memory(self, tenant_id: str, memory_id: str) -> bool: ...
+    async def purge_expired(self, now: datetime) -> int: ...
+
+    # reads
+    async def get_memory(self, tenant_id: str, memory_id: str, now: datetime) -> MemoryRecord | None: ...
+    async def list_memories(
+        self,
+        tenant_id: str,
+        filters: MemoryFilters,
+        *,
+        before_id: str | None,
+        limit: int,
+        now: datetime,
+    ) -> list[MemoryRecord]: ...
+    async def lexical_stats(self, tenant_id: str, terms: Sequence[str]) -> LexicalStats: ...
+    async def lexical_candidates(
+        self,
+        tenant_id: str,
+        terms: Sequence[str],
+        filters: MemoryFilters,
+        *,
+        limit: int,
+        now: datetime,
+    ) -> list[MemoryRecord]: ...
+    async def neighbours(
+        self, tenant_id: str, memory: MemoryRecord, *, window: int, now: datetime
+    ) -> list[MemoryRecord]: ...
+
+    # concept graph
+    async def find_entities(self, tenant_id: str, keys: Sequence[str]) -> list[EntityRecord]: ...
+    async def list_entities(
+        self, tenant_id: str, *, entity_type: str | None, limit: int, offset: int
+    ) -> list[EntityRecord]: ...
+    async def entity_links(
+        self, tenant_id: str, keys: Sequence[str], *, limit: int
+    ) -> list[LinkRecord]: ...
+    async def counts(self, tenant_id: str) -> TenantCounts: ...
+
+    # export / import
+    async def export_page(
+        self, tenant_id: str, kind: str, *, after: str | None, limit: int
+    ) -> ExportPage: ...
+    async def import_rows(self, tenant_id: str, kind: str, rows: Sequence[Any]) -> None: ...
+
+
+class Cache(Protocol):
+    """A string key-value cache with expiry. Failures raise `CacheUnavailable`."""
+
+    name: str
+
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str, ttl: int) -> None: ...
+    async def set_if_absent(self, key: str, value: str, ttl: int) -> bool: ...
+    async def delete(self, *keys: str) -> None: ...
+    async def incr(self, key: str, ttl: int) -> int: ...
+    async def ping(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class CacheUnavailable(Exception):
+    """The shared cache could not be reached; callers fall back to the database."""
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors."""
+
+    name: str
+    dimensions: int
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class Metrics(Protocol):
+    """Counters and timings the core reports; Prometheus or CloudWatch EMF behind it."""
+
+    def request(self, method: str, endpoint: str, status: int, seconds: float) -> None: ...
+    def memories_stored(self, count: int) -> None: ...
+    def concepts_extracted(self, count: int) -> None: ...
+    def cache_hit(self) -> None: ...
+    def cache_miss(self) -> None: ...
+    def recall_latency(self, seconds: float) -> None: ...
+
+
+class NullMetrics:
+    """Metrics that go nowhere (CLI, tests)."""
+
+    def request(self, method: str, endpoint: str, status: int, seconds: float) -> None:
+        pass
+
+    def memories_stored(self, count: int) -> None:
+        pass
+
+    def concepts_extracted(self, count: int) -> None:
+        pass
+
+    def cache_hit(self) -> None:
+        pass
+
+    def cache_miss(self) -> None:
+        pass
+
+    def recall_latency(self, seconds: float) -> None:
+        pass

@@ -1,0 +1,341 @@
+"""Request and response shapes of the HTTP API (and of the engine's methods)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+MAX_CONTENT_CHARS = 100_000
+MAX_QUERY_CHARS = 10_000
+MAX_METADATA_BYTES = 16_384
+MAX_BATCH = 1000
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_TENANT_RE = re.compile(TENANT_PATTERN)
+
+
+def _checked_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no unpaired surrogates)") from None
+    return value
+
+
+def _non_blank(value: str) -> str:
+    value = _checked_text(value)
+    if not value.strip():
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
+def _identifier(value: str) -> str:
+    value = _checked_text(value)
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if any(ord(ch) < 32 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _metadata(value: dict[str, Any]) -> dict[str, Any]:
+    def check(node: Any, depth: int) -> None:
+        if depth > 8:
+            raise ValueError("is nested too deeply (at most 8 levels)")
+        if isinstance(node, str):
+            _checked_text(node)
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                _checked_text(key)
+                check(item, depth + 1)
+        elif isinstance(node, list):
+            for item in node:
+                check(item, depth + 1)
+        elif isinstance(node, float) and node != node:
+            raise ValueError("must not contain NaN")
+
+    check(value, 0)
+    for key in value:
+        if not key:
+            raise ValueError("keys must not be empty")
+    size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(f"is {size} bytes as JSON; at most {MAX_METADATA_BYTES}")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_checked_text)]
+Content = Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_non_blank)]
+Query = Annotated[str, Field(max_length=MAX_QUERY_CHARS), AfterValidator(_non_blank)]
+Identifier = Annotated[str, Field(max_length=128), AfterValidator(_identifier)]
+Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
+Timestamp = Annotated[datetime, AfterValidator(_aware)]
+TenantId = Annotated[str, Field(pattern=TENANT_PATTERN)]
+
+
+def is_valid_tenant_id(value: str) -> bool:
+    return bool(_TENANT_RE.match(value))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+# ---- learn / recall / turn -------------------------------------------------------------
+
+
+class LearnRequest(Strict):
+    user_message: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)]
+    ai_response: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)]
+    thinking: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)] | None = None
+    instance_id: Identifier | None = None
+    session_id: Identifier | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+    @field_validator("ai_response")
+    @classmethod
+    def _some_text(cls, value: str, info: Any) -> str:
+        if not value.strip() and not str(info.data.get("user_message", "")).strip():
+            raise ValueError("user_message and ai_response are both empty: nothing to learn")
+        return value
+
+
+class LearnResponse(BaseModel):
+    concepts_extracted: int
+    decisions_detected: int
+    links_created: int
+    memory_ids: list[str]
+    tenant_id: str
+
+
+class RecallRequest(Strict):
+    message: Query
+    max_concepts: int = Field(default=10, ge=1, le=100)
+    limit: int = Field(default=10, ge=1, le=100)
+    instance_id: Identifier | None = None
+    session_id: Identifier | None = None
+
+
+class RecalledMemory(BaseModel):
+    id: str
+    content: str
+    role: str
+    score: float
+    created_at: datetime
+    instance_id: str | None
+    session_id: str | None
+    metadata: dict[str, Any]
+    concepts: list[str] = Field(default_factory=list, description="Concepts that linked it to the query")
+
+
+class Relationship(BaseModel):
+    source: str
+    target: str
+    strength: float
+
+
+class RecallResponse(BaseModel):
+    context: str
+    memories: list[RecalledMemory]
+    concepts_found: list[str]
+    relationships_found: list[Relationship]
+    query_time_ms: float
+    tenant_id: str
+
+
+class TurnRequest(LearnRequest):
+    message: Query | None = Field(
+        default=None, description="What to recall for; defaults to user_message"
+    )
+    max_concepts: int = Field(default=10, ge=1, le=100)
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+class TurnResponse(BaseModel):
+    recall: RecallResponse
+    learn: LearnResponse
+
+
+# ---- memories --------------------------------------------------------------------------
+
+
+class MemoryCreate(Strict):
+    content: Content
+    role: Role = "user"
+    instance_id: Identifier | None = None
+    session_id: Identifier | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    expires_at: Timestamp | None = None
+
+
+class MemoryBatchRequest(Strict):
+    memories: list[MemoryCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class MemoryStored(BaseModel):
+    id: str
+    status: str  # "stored" | "duplicate"
+    tenant_id: str
+
+
+class BatchItemResult(BaseModel):
+    id: str
+    status: str
+
+
+class MemoryBatchResponse(BaseModel):
+    results: list[BatchItemResult]
+    tenant_id: str
+
+
+class MemoryUpdate(Strict):
+    content: Content | None = None
+    role: Role | None = None
+    metadata: Metadata | None = None
+    expires_at: Timestamp | None = None
+
+
+class Memory(BaseModel):
+    id: str
+    content: str
+    role: str
+    instance_id: str | None
+    session_id: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+    tenant_id: str
+
+
+class MemoryList(BaseModel):
+    memories: list[Memory]
+    next_cursor: str | None
+
+
+# ---- search ------------------------------------------------------------------------------
+
+
+class SearchMode(str, Enum):
+    hybrid = "hybrid"
+    lexical = "lexical"
+    semantic = "semantic"
+
+
+class SearchFilters(Strict):
+    instance_id: Identifier | None = None
+    session_id: Identifier | None = None
+    role: Role | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    since: Timestamp | None = None
+    until: Timestamp | None = None
+
+
+class SearchRequest(Strict):
+    query: Query
+    limit: int = Field(default=10, ge=1, le=100)
+    mode: SearchMode = SearchMode.hybrid
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+
+
+class SearchResult(BaseModel):
+    id: str
+    content: str
+    score: float
+    metadata: dict[str, Any]
+    created_at: datetime
+    instance_id: str | None
+    session_id: str | None
+    role: str
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
+    query_time_ms: float
+
+
+# ---- entities, stats, admin ------------------------------------------------------------
+
+
+class Entity(BaseModel):
+    name: str
+    entity_type: str
+    description: str
+    mention_count: int
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class EntityLink(BaseModel):
+    concept: str
+    strength: float
+    occurrences: int
+
+
+class EntityDetail(Entity):
+    links: list[EntityLink]
+
+
+class EntityList(BaseModel):
+    entities: list[Entity]
+    limit: int
+    offset: int
+
+
+class Stats(BaseModel):
+    tenant_id: str
+    entities: int
+    messages: int
+    decisions: int
+    attention_links: int
+    memories: int
+
+
+class KeyCreate(Strict):
+    tenant_id: TenantId
+    name: Annotated[str, Field(max_length=200), AfterValidator(_checked_text)] | None = None
+
+
+class KeyCreated(BaseModel):
+    api_key: str
+    tenant_id: str
+
+
+class Tenant(BaseModel):
+    tenant_id: str
+    name: str | None
+    created_at: datetime
+
+
+class TenantList(BaseModel):
+    tenants: list[Tenant]
+
+
+class TenantErased(BaseModel):
+    tenant_id: str
+    erased: dict[str, int]
+
+
+class ImportResult(BaseModel):
+    tenant_id: str
+    imported: dict[str, int]
+    skipped: dict[str, int]
+
+
+class HealthResponse(BaseModel):
+    status: str
+    version: str
+    uptime_seconds: float
+    checks: dict[str, str]
+    details: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,70 @@
+"""The long-running server (`continuum serve`): all routes, Prometheus, migrations at start."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI
+
+from continuum.api.app import ServicesProvider, create_app
+from continuum.observability.logging import configure_logging
+from continuum.runtime import Services, build_services
+from continuum.settings import Settings, load_settings
+
+log = logging.getLogger("continuum.server")
+
+PURGE_INTERVAL_SECONDS = 600
+
+
+async def _purge_forever(services: Services) -> None:
+    while True:
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+        try:
+            removed = await services.storage.purge_expired(services.clock.now())
+            if removed:
+                log.info("expired memories removed", extra={"count": removed})
+        except Exception:  # noqa: BLE001 - maintenance must never stop the server
+            log.exception("expiry sweep failed; will retry")
+
+
+def create_server_app(settings: Settings | None = None, *, workers: int = 1) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    from continuum.observability.metrics import PrometheusMetrics
+
+    metrics = PrometheusMetrics()
+
+    async def factory() -> Services:
+        services = build_services(settings, metrics=metrics, single_process=workers == 1)
+        await services.storage.connect()
+        applied = await services.storage.migrate()
+        if applied:
+            log.info("migrations applied", extra={"versions": applied})
+        return services
+
+    async def on_startup(provider: ServicesProvider) -> Callable[[], Awaitable[None]]:
+        services = await provider.get()
+        task = asyncio.create_task(_purge_forever(services))
+        log.info(
+            "continuum ready",
+            extra={"storage": services.storage.name, "cache": services.cache.shared.name if services.cache.shared else "memory"},
+        )
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        return stop
+
+    return create_app(settings, factory=factory, metrics=metrics, on_startup=on_startup)
+
+
+def app_factory() -> FastAPI:
+    """Import target for `uvicorn --factory continuum.server:app_factory` (used by --reload)."""
+    import os
+
+    return create_server_app(workers=int(os.environ.get("CONTINUUM_SERVE_WORKERS", "1")))

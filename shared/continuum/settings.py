@@ -1,0 +1,355 @@
+"""One settings object for every runtime.
+
+Sources, highest first: process environment, a `.env` file, `continuum_config.json`,
+then defaults. A bad or contradictory value raises `SettingsError` whose message is
+one line naming the variable, so start-up can print it and stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or contradicts another one."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+ENVIRONMENTS = ("development", "test", "staging", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+EMBEDDING_PROVIDERS = ("none", "local", "openai", "bedrock", "workers-ai")
+STORAGE_BACKENDS = ("auto", "sqlite", "postgres", "d1")
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _parse_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError("must be an integer") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _parse_float(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _parse_choice(choices: tuple[str, ...], *, upper: bool = False) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().upper() if upper else raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _parse_list(raw: str) -> tuple[str, ...]:
+    text = raw.strip()
+    if text.startswith("["):
+        items = json.loads(text)
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError("must be a JSON list of strings or a comma-separated list")
+        return tuple(i.strip() for i in items if i.strip())
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _parse_text(raw: str) -> str:
+    return raw.strip()
+
+
+def _parse_optional(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _parse_url(schemes: tuple[str, ...]) -> Callable[[str], str | None]:
+    def parse(raw: str) -> str | None:
+        value = raw.strip()
+        if not value:
+            return None
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme not in schemes:
+            raise ValueError(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        return value
+
+    return parse
+
+
+def _meta(env: str, parse: Callable[[str], Any], *, secret: bool = False) -> dict[str, Any]:
+    return {"env": env, "parse": parse, "secret": secret}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the specification; field metadata names its variable."""
+
+    env: str = field(default="development", metadata=_meta("CONTINUUM_ENV", _parse_choice(ENVIRONMENTS)))
+    db_path: str = field(default="./data/memory.db", metadata=_meta("CONTINUUM_DB_PATH", _parse_text))
+    storage: str = field(default="auto", metadata=_meta("CONTINUUM_STORAGE", _parse_choice(STORAGE_BACKENDS)))
+    postgres_url: str | None = field(
+        default=None,
+        metadata=_meta("POSTGRES_URL", _parse_url(("postgres", "postgresql")), secret=True),
+    )
+    postgres_pool_size: int = field(default=5, metadata=_meta("POSTGRES_POOL_SIZE", _parse_int(1, 1000)))
+    postgres_max_overflow: int = field(
+        default=10, metadata=_meta("POSTGRES_MAX_OVERFLOW", _parse_int(0, 1000))
+    )
+    redis_url: str | None = field(
+        default=None, metadata=_meta("REDIS_URL", _parse_url(("redis", "rediss", "unix")), secret=True)
+    )
+    upstash_redis_rest_url: str | None = field(
+        default=None, metadata=_meta("UPSTASH_REDIS_REST_URL", _parse_url(("http", "https")))
+    )
+    upstash_redis_rest_token: str | None = field(
+        default=None, metadata=_meta("UPSTASH_REDIS_REST_TOKEN", _parse_optional, secret=True)
+    )
+    cache_enabled: bool = field(default=True, metadata=_meta("CONTINUUM_CACHE_ENABLED", _parse_bool))
+    cache_ttl: int = field(default=300, metadata=_meta("CONTINUUM_CACHE_TTL", _parse_int(1, 86_400 * 30)))
+    api_port: int = field(default=8420, metadata=_meta("CONTINUUM_API_PORT", _parse_int(1, 65_535)))
+    cors_origins: tuple[str, ...] = field(default=(), metadata=_meta("CONTINUUM_CORS_ORIGINS", _parse_list))
+    max_body_bytes: int = field(
+        default=1_048_576, metadata=_meta("CONTINUUM_MAX_BODY_BYTES", _parse_int(1024, 1 << 30))
+    )
+    require_api_key: bool = field(default=False, metadata=_meta("CONTINUUM_REQUIRE_API_KEY", _parse_bool))
+    api_key: str | None = field(default=None, metadata=_meta("CONTINUUM_API_KEY", _parse_optional, secret=True))
+    encryption_key: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_ENCRYPTION_KEY", _parse_optional, secret=True)
+    )
+    jwt_secret: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_JWT_SECRET", _parse_optional, secret=True)
+    )
+    rate_limit_per_minute: int = field(
+        default=0, metadata=_meta("CONTINUUM_RATE_LIMIT_PER_MINUTE", _parse_int(0, 10_000_000))
+    )
+    enable_embeddings: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_EMBEDDINGS", _parse_bool))
+    embedding_provider: str = field(
+        default="none", metadata=_meta("CONTINUUM_EMBEDDING_PROVIDER", _parse_choice(EMBEDDING_PROVIDERS))
+    )
+    embedding_model: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_EMBEDDING_MODEL", _parse_optional)
+    )
+    embedding_url: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_EMBEDDING_URL", _parse_url(("http", "https")))
+    )
+    embedding_api_key: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_EMBEDDING_API_KEY", _parse_optional, secret=True)
+    )
+    enable_federation: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_FEDERATION", _parse_bool))
+    enable_webhooks: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_WEBHOOKS", _parse_bool))
+    log_level: str = field(
+        default="INFO", metadata=_meta("CONTINUUM_LOG_LEVEL", _parse_choice(LOG_LEVELS, upper=True))
+    )
+    sentry_dsn: str | None = field(
+        default=None, metadata=_meta("SENTRY_DSN", _parse_url(("http", "https")), secret=True)
+    )
+    sentry_traces_sample_rate: float = field(
+        default=0.0, metadata=_meta("SENTRY_TRACES_SAMPLE_RATE", _parse_float(0.0, 1.0))
+    )
+    posthog_api_key: str | None = field(
+        default=None, metadata=_meta("POSTHOG_API_KEY", _parse_optional, secret=True)
+    )
+    posthog_host: str | None = field(
+        default=None, metadata=_meta("POSTHOG_HOST", _parse_url(("http", "https")))
+    )
+    stripe_secret_key: str | None = field(
+        default=None, metadata=_meta("STRIPE_SECRET_KEY", _parse_optional, secret=True)
+    )
+    stripe_webhook_secret: str | None = field(
+        default=None, metadata=_meta("STRIPE_WEBHOOK_SECRET", _parse_optional, secret=True)
+    )
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata["secret"] and value:
+                value = "***"
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    @property
+    def storage_backend(self) -> str:
+        """The storage adapter this configuration selects."""
+        if self.storage != "auto":
+            return self.storage
+        return "postgres" if self.postgres_url else "sqlite"
+
+    @property
+    def shared_cache_backend(self) -> str | None:
+        """The L2 cache adapter this configuration selects, if any."""
+        if not self.cache_enabled:
+            return None
+        if self.redis_url:
+            return "redis"
+        if self.upstash_redis_rest_url:
+            return "upstash"
+        return None
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        settings = Settings(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Cross-field checks; raise SettingsError naming the variable at fault."""
+        if self.storage == "postgres" and not self.postgres_url:
+            raise SettingsError("CONTINUUM_STORAGE=postgres needs POSTGRES_URL")
+        if self.redis_url and self.upstash_redis_rest_url:
+            raise SettingsError(
+                "REDIS_URL and UPSTASH_REDIS_REST_URL are both set: choose one shared cache"
+            )
+        if self.upstash_redis_rest_url and not self.upstash_redis_rest_token:
+            raise SettingsError("UPSTASH_REDIS_REST_URL is set but UPSTASH_REDIS_REST_TOKEN is missing")
+        if self.api_key is not None and len(self.api_key) < 16:
+            raise SettingsError("CONTINUUM_API_KEY must be at least 16 characters")
+        if self.jwt_secret is not None and len(self.jwt_secret) < 32:
+            raise SettingsError("CONTINUUM_JWT_SECRET must be at least 32 characters")
+        if (
+            self.require_api_key
+            and not self.api_key
+            and not self.jwt_secret
+            and self.env == "production"
+        ):
+            raise SettingsError(
+                "CONTINUUM_REQUIRE_API_KEY=true in production needs CONTINUUM_API_KEY "
+                "or CONTINUUM_JWT_SECRET (no admin could create keys otherwise)"
+            )
+        if self.enable_embeddings and self.embedding_provider == "none":
+            raise SettingsError(
+                "CONTINUUM_ENABLE_EMBEDDINGS=true needs CONTINUUM_EMBEDDING_PROVIDER "
+                f"({', '.join(p for p in EMBEDDING_PROVIDERS if p != 'none')})"
+            )
+        if self.embedding_provider == "openai" and not self.embedding_url:
+            raise SettingsError("CONTINUUM_EMBEDDING_PROVIDER=openai needs CONTINUUM_EMBEDDING_URL")
+        if self.encryption_key is not None:
+            from continuum.core.crypto import parse_encryption_key
+
+            try:
+                parse_encryption_key(self.encryption_key)
+            except ValueError as exc:
+                raise SettingsError(f"CONTINUUM_ENCRYPTION_KEY {exc}") from None
+        for origin in self.cors_origins:
+            if origin != "*" and "://" not in origin:
+                raise SettingsError(
+                    f"CONTINUUM_CORS_ORIGINS entry {origin!r} must be '*' or a full origin like https://app.example.com"
+                )
+
+
+ENV_NAMES = {f.metadata["env"]: f for f in fields(Settings)}
+FIELD_NAMES = {f.name: f for f in fields(Settings)}
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("export "):
+            text = text[len("export ") :].lstrip()
+        if "=" not in text:
+            raise SettingsError(f"{path}:{number}: expected NAME=value")
+        name, raw = text.split("=", 1)
+        raw = raw.strip()
+        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+            raw = raw[1:-1]
+        values[name.strip()] = raw
+    return values
+
+
+def _read_config_json(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: must hold a JSON object of settings")
+    values: dict[str, str] = {}
+    for key, value in data.items():
+        env_name = FIELD_NAMES[key].metadata["env"] if key in FIELD_NAMES else key
+        if env_name not in ENV_NAMES:
+            raise SettingsError(f"{path}: unknown setting {key!r}")
+        if isinstance(value, bool):
+            values[env_name] = "true" if value else "false"
+        elif isinstance(value, list):
+            values[env_name] = json.dumps(value)
+        elif value is None:
+            values[env_name] = ""
+        else:
+            values[env_name] = str(value)
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    directory: str | Path | None = None,
+    read_files: bool = True,
+) -> Settings:
+    """Build and validate Settings; raise SettingsError with one clear line."""
+    environ = os.environ if environ is None else environ
+    base = Path(directory) if directory is not None else Path.cwd()
+    merged: dict[str, str] = {}
+    if read_files:
+        config_path = Path(environ.get("CONTINUUM_CONFIG_FILE") or base / "continuum_config.json")
+        if config_path.is_file():
+            merged.update(_read_config_json(config_path))
+        elif environ.get("CONTINUUM_CONFIG_FILE"):
+            raise SettingsError(f"CONTINUUM_CONFIG_FILE={config_path} does not exist")
+        dotenv_path = base / ".env"
+        if dotenv_path.is_file():
+            merged.update(_read_dotenv(dotenv_path))
+    for name, value in environ.items():
+        if name in ENV_NAMES:
+            merged[name] = value
+        elif name.startswith("CONTINUUM_") and name not in _KNOWN_EXTRA:
+            raise SettingsError(f"unknown setting {name} (check the spelling)")
+    values: dict[str, Any] = {}
+    for env_name, raw in merged.items():
+        if env_name not in ENV_NAMES:
+            if env_name.startswith("CONTINUUM_") and env_name not in _KNOWN_EXTRA:
+                raise SettingsError(f"unknown setting {env_name} (check the spelling)")
+            continue
+        spec = ENV_NAMES[env_name]
+        try:
+            values[spec.name] = spec.metadata["parse"](raw)
+        except (ValueError, json.JSONDecodeError) as exc:
+            shown = "***" if spec.metadata["secret"] else repr(raw)
+            raise SettingsError(f"invalid {env_name}={shown}: {exc}") from None
+    settings = Settings(**values)
+    settings.validate()
+    return settings
+
+
+# Variables read elsewhere (process wiring, not product settings).
+_KNOWN_EXTRA = frozenset({"CONTINUUM_CONFIG_FILE", "CONTINUUM_URL", "CONTINUUM_TENANT"})
