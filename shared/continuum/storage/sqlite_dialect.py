@@ -262,27 +262,29 @@ class SqliteDialectStorage:
     async def _insert_results(
         self, tenant_id: str, memories: Sequence[MemoryRecord], existing: set[str]
     ) -> list[InsertResult]:
+        """Which rows landed, and for the others the id of the memory that holds the content."""
         if not memories:
             return []
-        keys = sorted({(m.scope_key, m.content_hash) for m in memories})
-        rows = await self.db.fetch(
-            "SELECT m.id, m.scope_key, m.content_hash FROM memories m "
-            "JOIN json_each(?) k ON m.scope_key = json_extract(k.value, '$[0]') "
-            "AND m.content_hash = json_extract(k.value, '$[1]') WHERE m.tenant_id = ?",
-            (_json(keys), tenant_id),
-        )
-        owner = {(r["scope_key"], r["content_hash"]): r["id"] for r in rows}
+        fresh = [m for m in memories if m.id not in existing]
+        landed = await self._existing_ids(tenant_id, fresh)
+        lost = sorted({(m.scope_key, m.content_hash) for m in fresh if m.id not in landed})
+        owner: dict[tuple[str, str], str] = {}
+        if lost:
+            rows = await self.db.fetch(
+                "SELECT id, scope_key, content_hash FROM memories WHERE tenant_id = ? AND "
+                "(scope_key, content_hash) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+                "FROM json_each(?))",
+                (tenant_id, _json(lost)),
+            )
+            owner = {(r["scope_key"], r["content_hash"]): r["id"] for r in rows}
         results = []
-        claimed: set[str] = set()
         for memory in memories:
             if memory.id in existing:
                 results.append(InsertResult(id=memory.id, status="duplicate"))
-                continue
-            holder = owner.get((memory.scope_key, memory.content_hash), memory.id)
-            if holder == memory.id and memory.id not in claimed:
+            elif memory.id in landed:
                 results.append(InsertResult(id=memory.id, status="stored"))
-                claimed.add(memory.id)
             else:
+                holder = owner.get((memory.scope_key, memory.content_hash), memory.id)
                 results.append(InsertResult(id=holder, status="duplicate"))
         return results
 

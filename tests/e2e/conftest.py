@@ -1,0 +1,51 @@
+"""End-to-end fixtures: real servers per target, over real HTTP.
+
+Two servers per target for the whole session: `server` requires API keys (the
+production shape); `open_server` does not (the local default, tenant `default`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.servers import TARGETS, RunningServer, selected_targets
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target_name" in metafunc.fixturenames:
+        metafunc.parametrize("target_name", selected_targets(), scope="session")
+
+
+@pytest.fixture(scope="session")
+def _servers() -> Iterator[dict[tuple[str, bool], RunningServer]]:
+    started: dict[tuple[str, bool], RunningServer] = {}
+    yield started
+    for running in started.values():
+        running.stop()
+
+
+def _get(servers: dict[tuple[str, bool], RunningServer], target_name: str, secured: bool) -> RunningServer:
+    key = (target_name, secured)
+    if key not in servers:
+        servers[key] = TARGETS[target_name]().start(require_api_key=secured)
+    return servers[key]
+
+
+@pytest.fixture(scope="session")
+def server(_servers: dict, target_name: str) -> RunningServer:
+    return _get(_servers, target_name, True)
+
+
+@pytest.fixture(scope="session")
+def open_server(_servers: dict, target_name: str) -> RunningServer:
+    return _get(_servers, target_name, False)
+
+
+@pytest.fixture
+def tenant(server: RunningServer):
+    """A fresh tenant (id, client) on the secured server."""
+    tenant_id, client = server.new_tenant()
+    with client:
+        yield tenant_id, client
