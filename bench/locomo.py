@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import local_server, percentile, table  # noqa: E402
+from common import local_server, percentile, table
 
 EVIDENCE = re.compile(r"^D\d+:\d+$")
 KS = (5, 10, 20)

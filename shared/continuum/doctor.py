@@ -49,7 +49,7 @@ async def _services(settings: Settings) -> list[Check]:
                 "migrations", not pending,
                 "up to date" if not pending else f"pending {', '.join(pending)}: run `continuum migrate`",
             ))  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - doctor reports every failure
+        except Exception as exc:  # doctor reports every failure
             checks.append(("database", False, f"{services.storage.name}: {exc}"))
         state = await services.cache.health()
         detail = state if state != "degraded" else f"unreachable: {services.cache.degraded_reason}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -227,7 +227,7 @@ class MemoryList(BaseModel):
 # ---- search ------------------------------------------------------------------------------
 
 
-class SearchMode(str, Enum):
+class SearchMode(StrEnum):
     hybrid = "hybrid"
     lexical = "lexical"
     semantic = "semantic"

@@ -26,7 +26,7 @@ async def _purge_forever(services: Services) -> None:
             removed = await services.storage.purge_expired(services.clock.now())
             if removed:
                 log.info("expired memories removed", extra={"count": removed})
-        except Exception:  # noqa: BLE001 - maintenance must never stop the server
+        except Exception:  # maintenance must never stop the server
             log.exception("expiry sweep failed; will retry")
 
 
@@ -50,7 +50,10 @@ def create_server_app(settings: Settings | None = None, *, workers: int = 1) -> 
         task = asyncio.create_task(_purge_forever(services))
         log.info(
             "continuum ready",
-            extra={"storage": services.storage.name, "cache": services.cache.shared.name if services.cache.shared else "memory"},
+            extra={
+                "storage": services.storage.name,
+                "cache": services.cache.shared.name if services.cache.shared else "memory",
+            },
         )
 
         async def stop() -> None:

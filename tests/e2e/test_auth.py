@@ -40,7 +40,7 @@ def test_bearer_and_header_keys_are_equivalent(server):
 
 
 def test_key_is_not_stored_in_clear_and_not_in_export(server):
-    tenant_id, client = server.new_tenant()
+    _, client = server.new_tenant()
     key = client.headers["X-API-Key"]
     with client:
         client.post("/v1/memories", json={"content": "anything"})

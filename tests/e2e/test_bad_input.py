@@ -77,7 +77,7 @@ def _send(client, method, path, body):
 
 @pytest.fixture(scope="module")
 def seeded(server):
-    tenant_id, client = server.new_tenant()
+    _, client = server.new_tenant()
     client.post("/v1/learn", json={"user_message": "Keep this: the vault code is 4711.", "ai_response": "Stored."})
     kept = client.post("/v1/memories", json={"content": "Never lose this memory"}).json()["id"]
     before = client.get("/v1/export").text.splitlines()[1:]
@@ -123,7 +123,9 @@ def test_odd_but_valid_unicode_round_trips(seeded):
 
 def test_lone_surrogates_are_rejected(seeded):
     client, _, _ = seeded
-    response = client.post("/v1/memories", content=b'{"content": "bad \\ud800 half"}', headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/v1/memories", content=b'{"content": "bad \\ud800 half"}', headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 422
     assert "content" in response.json()["error"]["message"]
 

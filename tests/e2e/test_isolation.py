@@ -25,7 +25,9 @@ def test_tenants_are_isolated(server):
         assert b.get("/v1/memories", params={"session_id": "shared-session"}).json()["memories"] == []
         # searches and recall
         for mode in ("hybrid", "lexical"):
-            assert b.post("/v1/search", json={"query": "Nightingale Falcon March", "mode": mode}).json()["results"] == []
+            assert (
+                b.post("/v1/search", json={"query": "Nightingale Falcon March", "mode": mode}).json()["results"] == []
+            )
         recall = b.post("/v1/recall", json={"message": "When does Nightingale launch?"}).json()
         assert recall["memories"] == [] and "Nightingale" not in recall["context"]
         assert recall["concepts_found"] == [] and recall["relationships_found"] == []
@@ -60,7 +62,7 @@ def test_tenants_are_isolated(server):
 
 def test_erasing_one_tenant_leaves_the_other(server):
     a_id, a = server.new_tenant()
-    b_id, b = server.new_tenant()
+    _, b = server.new_tenant()
     with a, b:
         _seed(a, SECRET)
         _seed(b, SECRET)

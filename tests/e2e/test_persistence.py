@@ -16,7 +16,10 @@ QUERIES = ["When does Aurora ship?", "Who owns the launch checklist?", "PostgreS
 
 def _fill(client):
     for user, ai in TURNS:
-        assert client.post("/v1/learn", json={"user_message": user, "ai_response": ai, "session_id": "rel"}).status_code == 200
+        assert (
+            client.post("/v1/learn", json={"user_message": user, "ai_response": ai, "session_id": "rel"}).status_code
+            == 200
+        )
     client.post("/v1/memories/batch", json={"memories": [
         {"content": "Aurora's code name was Borealis", "metadata": {"source": "wiki", "tags": ["a", "b"]}},
         {"content": "Expiring reminder", "expires_at": "2999-01-01T00:00:00Z"},
@@ -36,7 +39,7 @@ def _snapshot(client):
 def test_data_survives_restart(target_name):
     running = TARGETS[target_name]().start(require_api_key=True)
     try:
-        tenant_id, client = running.new_tenant("durable")
+        _, client = running.new_tenant("durable")
         key = client.headers["X-API-Key"]
         with client:
             _fill(client)

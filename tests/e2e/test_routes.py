@@ -130,15 +130,19 @@ def test_memory_crud_and_pagination(tenant):
 
 def test_search_modes_and_filters(tenant):
     _, client = tenant
-    client.post("/v1/memories/batch", json={"memories": [
-        {"content": "Alice prefers dark roast coffee", "role": "user", "session_id": "a", "metadata": {"topic": "coffee", "n": 1}},
-        {"content": "Bob prefers green tea over coffee", "role": "assistant", "session_id": "b", "metadata": {"topic": "tea", "n": 2}},
-        {"content": "Coffee beans arrive on Tuesday", "role": "user", "session_id": "a", "metadata": {"topic": "coffee", "n": "1"}},
-    ]})  # fmt: skip
+    rows = [
+        ("Alice prefers dark roast coffee", "user", "a", {"topic": "coffee", "n": 1}),
+        ("Bob prefers green tea over coffee", "assistant", "b", {"topic": "tea", "n": 2}),
+        ("Coffee beans arrive on Tuesday", "user", "a", {"topic": "coffee", "n": "1"}),
+    ]
+    memories = [{"content": c, "role": r, "session_id": s, "metadata": m} for c, r, s, m in rows]
+    client.post("/v1/memories/batch", json={"memories": memories})
     for mode in ("hybrid", "lexical"):
         results = client.post("/v1/search", json={"query": "coffee", "mode": mode}).json()["results"]
         assert len(results) == 3, mode
-        assert all(set(r) >= {"id", "content", "score", "metadata", "created_at", "instance_id", "session_id"} for r in results)
+        assert all(
+            set(r) >= {"id", "content", "score", "metadata", "created_at", "instance_id", "session_id"} for r in results
+        )
         assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
     only_a = client.post("/v1/search", json={"query": "coffee", "filters": {"session_id": "a"}}).json()["results"]
     assert {r["content"] for r in only_a} == {"Alice prefers dark roast coffee", "Coffee beans arrive on Tuesday"}
@@ -246,7 +250,9 @@ def test_open_mode_uses_default_tenant(open_server, path):
 
 def test_open_mode_full_cycle(open_server):
     with open_server.client() as anonymous:
-        learned = anonymous.post("/v1/learn", json={"user_message": "Zephyr is our build bot.", "ai_response": "Noted."})
+        learned = anonymous.post(
+            "/v1/learn", json={"user_message": "Zephyr is our build bot.", "ai_response": "Noted."}
+        )
         assert learned.status_code == 200 and learned.json()["tenant_id"] == "default"
         recalled = anonymous.post("/v1/recall", json={"message": "who is Zephyr?"}).json()
         assert any("Zephyr" in m["content"] for m in recalled["memories"])

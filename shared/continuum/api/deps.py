@@ -22,9 +22,7 @@ async def get_principal(
     services: ServicesDep,
     x_api_key: Annotated[str | None, Header(description="API key")] = None,
     authorization: Annotated[str | None, Header(description="Bearer <API key or JWT>")] = None,
-    x_continuum_tenant: Annotated[
-        str | None, Header(description="Tenant to act on (admin key only)")
-    ] = None,
+    x_continuum_tenant: Annotated[str | None, Header(description="Tenant to act on (admin key only)")] = None,
 ) -> Principal:
     credential = credential_from_headers(x_api_key, authorization)
     principal = await services.auth.authenticate(credential, acting_tenant=x_continuum_tenant)

@@ -75,7 +75,9 @@ class RequestMiddleware:
                 raise
             status = 413
             body = json.dumps(
-                error_body("payload_too_large", f"request body exceeds {self.max_body_bytes} bytes (CONTINUUM_MAX_BODY_BYTES)")
+                error_body(
+                    "payload_too_large", f"request body exceeds {self.max_body_bytes} bytes (CONTINUUM_MAX_BODY_BYTES)"
+                )
             ).encode()
             await send_wrapper({"type": "http.response.start", "status": 413, "headers": [
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

@@ -318,7 +318,7 @@ def export_(tenant: str, output: str) -> None:
         counts = await services.storage.counts(tenant)
         total = counts.memories + counts.messages + counts.decisions + counts.entities + counts.attention_links
         written = 0
-        stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
+        stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115, ASYNC230
         try:
             with click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
                 async for line in services.portability.export_lines(tenant):

@@ -55,9 +55,7 @@ class Authenticator:
         admin = self.settings.api_key
         return bool(admin) and hmac.compare_digest(credential.encode(), admin.encode())  # type: ignore[union-attr]
 
-    async def authenticate(
-        self, credential: str | None, *, acting_tenant: str | None = None
-    ) -> Principal:
+    async def authenticate(self, credential: str | None, *, acting_tenant: str | None = None) -> Principal:
         if credential is None:
             if self.settings.require_api_key:
                 raise Unauthorized("missing credentials: send X-API-Key or Authorization: Bearer")

@@ -12,7 +12,7 @@ from continuum.core.caching import ResultCache
 from continuum.core.context import build_context
 from continuum.core.crypto import ContentCipher
 from continuum.core.extraction import Concept, concept_key, extract_concepts, extract_decisions
-from continuum.core.retrieval import Retriever, RetrievalOptions
+from continuum.core.retrieval import RetrievalOptions, Retriever
 from continuum.core.text import analyze
 from continuum.errors import InvalidInput, NotFound
 from continuum.ids import IdGenerator, is_valid_id

@@ -195,7 +195,9 @@ class Portability:
                 raise InvalidInput(f"import line {number}: {where}: {first['msg']}") from None
             if isinstance(record, HeaderLine):
                 if record.version > VERSION:
-                    raise InvalidInput(f"import line {number}: export version {record.version} is newer than this server")
+                    raise InvalidInput(
+                        f"import line {number}: export version {record.version} is newer than this server"
+                    )
                 continue
             if isinstance(record, MemoryLine) and not is_valid_id(record.id):
                 raise InvalidInput(f"import line {number}: id: not a CONTINUUM memory id")

@@ -19,9 +19,7 @@ async def list_entities(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> EntityList:
     """Concepts, most mentioned first; `entity_type` is name, quoted or technical."""
-    return await services.engine.list_entities(
-        principal.tenant_id, entity_type=entity_type, limit=limit, offset=offset
-    )
+    return await services.engine.list_entities(principal.tenant_id, entity_type=entity_type, limit=limit, offset=offset)
 
 
 @router.get("/v1/entities/{name}", response_model=EntityDetail)

@@ -53,9 +53,7 @@ async def list_memories(
     until: Annotated[datetime | None, Query()] = None,
 ) -> MemoryList:
     """Newest first; pass `next_cursor` back as `cursor` for the next page."""
-    filters = SearchFilters(
-        instance_id=instance_id, session_id=session_id, role=role, since=since, until=until
-    )
+    filters = SearchFilters(instance_id=instance_id, session_id=session_id, role=role, since=since, until=until)
     return await services.engine.list_memories(principal.tenant_id, filters, cursor=cursor, limit=limit)
 
 
@@ -65,9 +63,7 @@ async def get_memory(memory_id: str, principal: PrincipalDep, services: Services
 
 
 @router.patch("/v1/memories/{memory_id}", response_model=Memory)
-async def update_memory(
-    memory_id: str, body: MemoryUpdate, principal: PrincipalDep, services: ServicesDep
-) -> Memory:
+async def update_memory(memory_id: str, body: MemoryUpdate, principal: PrincipalDep, services: ServicesDep) -> Memory:
     """Change content, role, metadata (replaced whole) or expiry (null clears it)."""
     return await services.engine.update_memory(principal.tenant_id, memory_id, body)
 
