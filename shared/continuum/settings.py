@@ -25,6 +25,7 @@ ENVIRONMENTS = ("development", "test", "staging", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 EMBEDDING_PROVIDERS = ("none", "local", "openai", "bedrock", "workers-ai")
 STORAGE_BACKENDS = ("auto", "sqlite", "postgres", "d1")
+SECRETS_SOURCES = ("env", "ssm", "secretsmanager")
 
 
 def _parse_bool(raw: str) -> bool:
@@ -185,6 +186,24 @@ class Settings:
     stripe_webhook_secret: str | None = field(
         default=None, metadata=_meta("STRIPE_WEBHOOK_SECRET", _parse_optional, secret=True)
     )
+    # AWS Lambda: where secrets come from (SSM path prefix or one Secrets Manager JSON secret),
+    # the DynamoDB table behind Idempotency-Key, and X-Ray tracing (off unless enabled).
+    secrets_source: str = field(
+        default="env", metadata=_meta("CONTINUUM_SECRETS_SOURCE", _parse_choice(SECRETS_SOURCES))
+    )
+    secrets_path: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_SECRETS_PATH", _parse_optional)
+    )
+    secrets_max_age: int = field(
+        default=300, metadata=_meta("CONTINUUM_SECRETS_MAX_AGE", _parse_int(0, 86_400))
+    )
+    idempotency_table: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_IDEMPOTENCY_TABLE", _parse_optional)
+    )
+    idempotency_ttl: int = field(
+        default=86_400, metadata=_meta("CONTINUUM_IDEMPOTENCY_TTL", _parse_int(60, 86_400 * 30))
+    )
+    tracing: bool = field(default=False, metadata=_meta("CONTINUUM_TRACING", _parse_bool))
 
     def __repr__(self) -> str:
         shown = []
@@ -248,6 +267,11 @@ class Settings:
             raise SettingsError(
                 "CONTINUUM_ENABLE_EMBEDDINGS=true needs CONTINUUM_EMBEDDING_PROVIDER "
                 f"({', '.join(p for p in EMBEDDING_PROVIDERS if p != 'none')})"
+            )
+        if self.secrets_source != "env" and not self.secrets_path:
+            raise SettingsError(
+                f"CONTINUUM_SECRETS_SOURCE={self.secrets_source} needs CONTINUUM_SECRETS_PATH "
+                "(an SSM path like /continuum/prod, or a Secrets Manager secret name)"
             )
         if self.embedding_provider == "openai" and not self.embedding_url:
             raise SettingsError("CONTINUUM_EMBEDDING_PROVIDER=openai needs CONTINUUM_EMBEDDING_URL")
