@@ -38,7 +38,10 @@ async def _services(settings: Settings) -> list[Check]:
     from continuum.runtime import build_services
 
     checks: list[Check] = []
-    services = build_services(settings)
+    try:
+        services = build_services(settings)
+    except Exception as exc:  # doctor reports every failure, including a missing driver
+        return [("database", False, f"{settings.storage_backend}: cannot start adapter: {exc}")]
     try:
         try:
             await services.storage.connect()

@@ -59,6 +59,15 @@ _COMMON_CAPITALISED = STOPWORDS | frozenset(
     today tomorrow yesterday monday tuesday wednesday thursday friday saturday sunday
     january february march april june july august september october november december
     i'm i've i'll i'd it's that's what's there's here's can't don't didn't won't
+    noted absolutely definitely congrats congratulations perfect exactly indeed right true
+    agreed done glad happy hope wish remember check try make keep look note tell think perhaps
+    probably honestly basically seriously totally interesting amazing wonderful fantastic
+    beautiful lovely yay wait plus still even something anything everything nothing someone
+    everyone nobody last next first later soon since although though however therefore
+    meanwhile besides instead otherwise unfortunately luckily hopefully thankfully obviously
+    apparently sounds means feels looks seems love enjoy welcome bye goodbye cheers ah uh um
+    whoa ugh aww hehe omg btw fyi yep nope alright fine nice sweet neat best better oops
+    excellent brilliant true sad sounds hopefully anyways thx ty np glad
     """.split()
 )
 _KEBAB_NOISE = frozenset({"e-mail", "t-shirt", "x-ray"})
