@@ -72,9 +72,11 @@ def create_app(
     metrics: Any = None,
     close_on_shutdown: bool = True,
     on_startup: Callable[[ServicesProvider], Awaitable[Callable[[], Awaitable[None]] | None]] | None = None,
+    middleware: Iterable[tuple[Any, dict[str, Any]]] = (),
 ) -> FastAPI:
     """Build the app. `on_startup` runs once the server starts (e.g. migrations and
-    background maintenance) and may return a coroutine function run at shutdown."""
+    background maintenance) and may return a coroutine function run at shutdown.
+    `middleware` (class, options) pairs run inside the request middleware (e.g. idempotency)."""
     settings = settings or (services.settings if services else load_settings())
 
     async def default_factory() -> Services:
@@ -111,6 +113,8 @@ def create_app(
             raise ValueError(f"unknown router group {name!r}; known: {', '.join(ROUTERS)}")
         app.include_router(importlib.import_module(ROUTERS[name]).router)
     install_error_handlers(app)
+    for middleware_class, options in middleware:
+        app.add_middleware(middleware_class, **options)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -1,0 +1,91 @@
+"""Idempotency-Key for writes: a retried request returns the first result, stores nothing twice.
+
+The API layer (`continuum.api.idempotency`) claims `(tenant, key)` with a fingerprint of the
+request before running it, then records the response. The store behind this small port must
+be shared by every instance that serves the tenant: DynamoDB on Lambda
+(`continuum.aws.idempotency`), or any shared `Cache` (Redis, Upstash) through `CacheIdempotencyStore`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from continuum.ports import Cache
+
+ClaimState = Literal["new", "completed", "in_progress", "mismatch"]
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """`new`: the caller holds the key and must `complete` or `release` it.
+    `completed`: replay `response`. `in_progress`: another attempt is running.
+    `mismatch`: the key was used for a different request."""
+
+    state: ClaimState
+    response: StoredResponse | None = None
+
+
+class IdempotencyStore(Protocol):
+    name: str
+
+    async def claim(self, key: str, fingerprint: str, *, lock_seconds: int) -> Claim: ...
+    async def complete(self, key: str, fingerprint: str, response: StoredResponse, *, ttl: int) -> None: ...
+    async def release(self, key: str, fingerprint: str) -> None: ...
+
+
+class IdempotencyUnavailable(Exception):
+    """The store could not be reached; the write must not run unprotected."""
+
+
+class CacheIdempotencyStore:
+    """Idempotency records in a `Cache` (atomic `set_if_absent` claims the key)."""
+
+    name = "cache"
+
+    def __init__(self, cache: Cache, *, prefix: str = "idem:") -> None:
+        self.cache = cache
+        self.prefix = prefix
+
+    async def claim(self, key: str, fingerprint: str, *, lock_seconds: int) -> Claim:
+        from continuum.ports import CacheUnavailable
+
+        try:
+            for _ in range(3):
+                record = json.dumps({"state": "in_progress", "fp": fingerprint})
+                if await self.cache.set_if_absent(self.prefix + key, record, lock_seconds):
+                    return Claim("new")
+                raw = await self.cache.get(self.prefix + key)
+                if raw is not None:
+                    return _claim_from(json.loads(raw), fingerprint)
+        except CacheUnavailable as exc:
+            raise IdempotencyUnavailable(str(exc)) from exc
+        raise IdempotencyUnavailable("idempotency record kept changing; retry")
+
+    async def complete(self, key: str, fingerprint: str, response: StoredResponse, *, ttl: int) -> None:
+        record = {
+            "state": "completed", "fp": fingerprint, "status": response.status,
+            "body": base64.b64encode(response.body).decode("ascii"), "type": response.content_type,
+        }  # fmt: skip
+        await self.cache.set(self.prefix + key, json.dumps(record), ttl)
+
+    async def release(self, key: str, fingerprint: str) -> None:
+        await self.cache.delete(self.prefix + key)
+
+
+def _claim_from(record: dict, fingerprint: str) -> Claim:
+    if record.get("fp") != fingerprint:
+        return Claim("mismatch")
+    if record.get("state") != "completed":
+        return Claim("in_progress")
+    body = base64.b64decode(record["body"])
+    return Claim("completed", StoredResponse(int(record["status"]), body, record["type"]))
