@@ -14,6 +14,7 @@ from continuum.core.caching import ResultCache
 from continuum.core.crypto import ContentCipher, parse_encryption_key
 from continuum.core.engine import MemoryEngine
 from continuum.core.portability import Portability
+from continuum.core.ratelimit import RateLimiter
 from continuum.ports import Cache, Metrics, NullMetrics, Storage
 from continuum.settings import Settings, SettingsError
 
@@ -61,6 +62,7 @@ class Services:
     auth: Authenticator
     metrics: Metrics
     clock: Clock
+    rate_limiter: RateLimiter
     started: float = field(default_factory=time.monotonic)
 
     async def close(self) -> None:
@@ -108,4 +110,5 @@ def build_services(
         auth=Authenticator(settings, storage, cache),
         metrics=metrics,
         clock=clock,
+        rate_limiter=RateLimiter(shared_cache or local or InProcessCache(), settings.rate_limit_per_minute),
     )

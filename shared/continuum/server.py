@@ -33,6 +33,9 @@ async def _purge_forever(services: Services) -> None:
 def create_server_app(settings: Settings | None = None, *, workers: int = 1) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    from continuum.observability.sentry import init_sentry
+
+    init_sentry(settings)
     from continuum.observability.metrics import PrometheusMetrics
 
     metrics = PrometheusMetrics()

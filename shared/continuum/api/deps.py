@@ -27,6 +27,8 @@ async def get_principal(
     credential = credential_from_headers(x_api_key, authorization)
     principal = await services.auth.authenticate(credential, acting_tenant=x_continuum_tenant)
     tenant_id_var.set(principal.tenant_id)
+    if not principal.is_admin:
+        await services.rate_limiter.check(principal.tenant_id)
     return principal
 
 

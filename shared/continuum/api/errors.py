@@ -53,6 +53,10 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = next(e for e in errors if e.get("type") == "json_invalid")
         reason = (first.get("ctx") or {}).get("error", "malformed JSON")
         return error_response(400, "invalid_json", f"request body is not valid JSON: {reason}")
+    if any(e.get("loc") == ("body",) and e.get("type") in {"model_attributes_type", "dict_type"} for e in errors):
+        return error_response(
+            422, "invalid_input", "body: must be a JSON object (send Content-Type: application/json)"
+        )
     details = []
     for error in errors[:20]:
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
