@@ -96,7 +96,7 @@ def build_services(
     local: Cache | None = None
     if settings.cache_enabled and (single_process or shared_cache is not None):
         local = InProcessCache()
-    cache = ResultCache(local, shared_cache, ttl=settings.cache_ttl, metrics=metrics)
+    cache = ResultCache(local, shared_cache, ttl=settings.cache_ttl, metrics=metrics, prefix=settings.cache_prefix)
     key = parse_encryption_key(settings.encryption_key) if settings.encryption_key else None
     cipher = ContentCipher(key)
     engine = MemoryEngine(storage, cache, clock=clock, cipher=cipher, metrics=metrics)

@@ -134,6 +134,8 @@ class Settings:
     )
     cache_enabled: bool = field(default=True, metadata=_meta("CONTINUUM_CACHE_ENABLED", _parse_bool))
     cache_ttl: int = field(default=300, metadata=_meta("CONTINUUM_CACHE_TTL", _parse_int(1, 86_400 * 30)))
+    # Key prefix in the shared cache, so deployments (or test servers) can share one Redis.
+    cache_prefix: str = field(default="continuum:", metadata=_meta("CONTINUUM_CACHE_PREFIX", _parse_text))
     api_port: int = field(default=8420, metadata=_meta("CONTINUUM_API_PORT", _parse_int(1, 65_535)))
     cors_origins: tuple[str, ...] = field(default=(), metadata=_meta("CONTINUUM_CORS_ORIGINS", _parse_list))
     max_body_bytes: int = field(
