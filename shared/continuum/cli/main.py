@@ -370,17 +370,32 @@ def import_(source: str, tenant: str) -> None:
 @click.argument("destination")
 @_fail_cleanly
 def backup(destination: str) -> None:
-    """Consistent online copy of the SQLite database to DESTINATION."""
+    """Consistent online copy of the SQLite database to DESTINATION (a file or s3://bucket/prefix)."""
+    import tempfile
+
     settings = _settings()
+    to_s3 = destination.startswith("s3://")
+    staging = tempfile.mkdtemp(prefix="continuum-backup-") if to_s3 else ""
+    target = os.path.join(staging, "backup.db") if to_s3 else destination
 
     async def action(services: Any) -> None:
         if not hasattr(services.storage, "backup"):
             raise click.ClickException(
                 "backup copies the SQLite database; for PostgreSQL use pg_dump (see infra/backup/)"
             )
-        await services.storage.backup(destination)
+        await services.storage.backup(target)
 
-    _run(_with_services(settings, action))
+    try:
+        _run(_with_services(settings, action))
+        if to_s3:
+            from continuum.aws.s3 import upload_backup
+
+            destination = upload_backup(target, destination)
+    finally:
+        if to_s3:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
     click.echo(f"backed up {settings.db_path} to {destination}")
 
 
@@ -389,18 +404,34 @@ def backup(destination: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @_fail_cleanly
 def restore(source: str, yes: bool) -> None:
-    """Replace the SQLite database with the backup at SOURCE."""
+    """Replace the SQLite database with the backup at SOURCE (a file, s3://bucket/key, or
+    s3://bucket/prefix for the newest backup under it)."""
+    import tempfile
+
     settings = _settings()
     if not yes:
         click.confirm(f"replace {settings.db_path} with {source}?", abort=True)
+    from_s3 = source.startswith("s3://")
+    staging = tempfile.mkdtemp(prefix="continuum-restore-") if from_s3 else ""
+    local = os.path.join(staging, "backup.db") if from_s3 else source
 
     async def action(services: Any) -> None:
         if not hasattr(services.storage, "restore"):
             raise click.ClickException("restore works on the SQLite database; for PostgreSQL use pg_restore")
-        await services.storage.restore(source)
+        await services.storage.restore(local)
         await services.storage.migrate()
 
-    _run(_with_services(settings, action, migrate=False))
+    try:
+        if from_s3:
+            from continuum.aws.s3 import download_backup
+
+            source = download_backup(source, local)
+        _run(_with_services(settings, action, migrate=False))
+    finally:
+        if from_s3:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
     click.echo(f"restored {settings.db_path} from {source}")
 
 

@@ -1,0 +1,1 @@
+"""AWS Lambda entry points, one module per endpoint group (see serverless.yml)."""

@@ -1,0 +1,181 @@
+"""Lambda handlers over the shared core: `functions/*.py` are one line each on top of this.
+
+Per warm instance: the route group's modules are imported at INIT (module import); the first
+invocation loads settings (environment + SSM / Secrets Manager, cached), builds the FastAPI
+app with only that group's routes and the services (PostgreSQL with one lazily reopened
+connection, Upstash as L2), and every later invocation reuses them on one event loop. When
+a cached secret changes (rotation), the next invocation after CONTINUUM_SECRETS_MAX_AGE
+rebuilds them. Mangum turns API Gateway REST (v1) and HTTP API (v2) events into ASGI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from continuum.api.app import ROUTERS, create_app
+from continuum.aws.secrets import SecretsLoader, SecretsUnavailable
+from continuum.runtime import Services, build_services
+from continuum.settings import LOG_LEVELS, Settings, SettingsError
+
+log = logging.getLogger("continuum.lambda")
+
+# Endpoint group (one Lambda function each) -> router groups of the core it mounts.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "health": ("health",),
+    "learn": ("learn",),
+    "recall": ("recall",),
+    "turn": ("turn",),
+    "memories": ("memories",),
+    "search": ("search",),
+    "entities": ("entities",),  # the entities router also serves /v1/stats
+    "admin": ("admin", "portability"),  # keys, tenants, export / import
+}
+TEXT_TYPES = ["application/json", "application/x-ndjson", "text/plain", "text/html"]
+
+Event = dict[str, Any]
+
+
+def _plain_response(status: int, code: str, message: str, retry_after: int | None = None) -> Event:
+    headers = {"content-type": "application/json"}
+    if retry_after is not None:
+        headers["retry-after"] = str(retry_after)
+    body = json.dumps({"error": {"code": code, "message": message}})
+    return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
+
+
+@dataclass
+class _Instance:
+    """What one configuration builds: reused by every invocation until a secret changes."""
+
+    fingerprint: str
+    settings: Settings
+    call: Callable[[Event, Any], Event]
+    close: Callable[[], Any]
+
+
+class LambdaHandler:
+    def __init__(self, group: str, *, environ: Mapping[str, str] | None = None) -> None:
+        if group not in GROUPS:
+            raise ValueError(f"unknown endpoint group {group!r}; known: {', '.join(GROUPS)}")
+        self.group = group
+        self.routers = GROUPS[group]
+        for name in self.routers:  # at INIT, so the first request does not pay for it
+            importlib.import_module(ROUTERS[name])
+        self._environ = environ
+        self._loader: SecretsLoader | None = None
+        self._instance: _Instance | None = None
+        self._loop = asyncio.new_event_loop()
+        self._logger: Any = None
+        self._metrics: Any = None
+        self._invoke: Callable[[Event, Any], Event] | None = None
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        return os.environ if self._environ is None else self._environ
+
+    def __call__(self, event: Event, context: Any) -> Event:
+        if self._invoke is None:
+            from continuum.aws.logs import setup_logger
+            from continuum.aws.metrics import EmfMetrics
+
+            level = (self.environ.get("CONTINUUM_LOG_LEVEL") or "INFO").upper()
+            self._logger = setup_logger(level if level in LOG_LEVELS else "INFO")
+            self._metrics = EmfMetrics()
+            self._metrics.cold_start(context)
+            self._invoke = self._logger.inject_lambda_context(clear_state=True)(self._handle)
+        return self._invoke(event, context)
+
+    def _handle(self, event: Event, context: Any) -> Event:
+        asyncio.set_event_loop(self._loop)
+        try:
+            instance = self._current()
+        except SettingsError as exc:
+            log.error("configuration error", extra={"error": str(exc)})
+            return _plain_response(500, "misconfigured", "the service is misconfigured; see its logs")
+        except SecretsUnavailable as exc:
+            log.error("secrets unavailable", extra={"error": str(exc)})
+            return _plain_response(503, "service_unavailable", "configuration store unavailable", 5)
+        try:
+            return instance.call(event, context)
+        finally:
+            self._metrics.flush()
+
+    def _current(self) -> _Instance:
+        if self._loader is None:
+            self._loader = SecretsLoader(self.environ)
+        settings, fingerprint = self._loader.load()
+        current = self._instance
+        if current is not None and current.fingerprint == fingerprint:
+            return current
+        if current is not None:
+            log.info("secrets changed: rebuilding services")
+            self._loop.run_until_complete(current.close())
+        self._logger.setLevel(settings.log_level)
+        logging.getLogger("continuum").setLevel(settings.log_level)
+        self._instance = self._build(settings, fingerprint)
+        return self._instance
+
+    def _build(self, settings: Settings, fingerprint: str) -> _Instance:
+        from mangum import Mangum
+
+        metrics = self._metrics
+
+        async def factory() -> Services:
+            storage = None
+            if settings.storage_backend == "postgres":
+                from continuum.storage.postgres import PostgresStorage
+
+                storage = PostgresStorage(settings, serverless=True)
+            return build_services(settings, storage=storage, single_process=False, metrics=metrics)
+
+        middleware: list[tuple[Any, dict[str, Any]]] = []
+        if settings.idempotency_table:
+            from continuum.api.idempotency import IdempotencyMiddleware
+            from continuum.aws.idempotency import DynamoDBIdempotencyStore
+
+            store = DynamoDBIdempotencyStore(settings.idempotency_table)
+            middleware.append((IdempotencyMiddleware, {"store": store, "ttl": settings.idempotency_ttl}))
+        app = create_app(
+            settings, factory=factory, routers=self.routers, metrics=metrics, middleware=middleware
+        )
+        call: Callable[[Event, Any], Event] = Mangum(app, lifespan="off", text_mime_types=TEXT_TYPES)
+        if settings.tracing:
+            from aws_lambda_powertools import Tracer
+
+            call = Tracer(service="continuum", patch_modules=["botocore", "httpx"]).capture_lambda_handler(call)
+        return _Instance(fingerprint, settings, call, app.state.provider.close)
+
+
+def lambda_handler_for(group: str) -> LambdaHandler:
+    """The `handler(event, context)` of one endpoint group's Lambda function."""
+    return LambdaHandler(group)
+
+
+def migration_handler(environ: Mapping[str, str] | None = None) -> Callable[[Event, Any], dict[str, Any]]:
+    """A function to invoke after each deploy (`sls invoke -f migrate`): applies pending
+    migrations from inside the VPC, where the database is reachable."""
+
+    def handler(event: Event, context: Any) -> dict[str, Any]:
+        from continuum.runtime import build_storage
+
+        settings, _ = SecretsLoader(os.environ if environ is None else environ).load()
+
+        async def run() -> list[str]:
+            storage = build_storage(settings)
+            try:
+                await storage.connect()
+                return await storage.migrate()
+            finally:
+                await storage.close()
+
+        applied = asyncio.run(run())
+        return {"applied": applied, "storage": settings.storage_backend}
+
+    return handler
