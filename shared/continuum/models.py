@@ -195,4 +195,19 @@ class ExportPage:
     next_after: str | None
 
 
+@dataclass
+class EmbeddingRecord:
+    """A memory's vector: float32 little-endian bytes, unit length, for one model.
+
+    `content_hash` ties it to the content it was computed from: a vector whose
+    memory changed since is never stored (and is dropped when the content changes).
+    """
+
+    memory_id: str
+    model: str
+    content_hash: str
+    vector: bytes
+    created_at: datetime
+
+
 EXPORT_KINDS = ("memory", "message", "decision", "entity", "link")

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from continuum.models import (
     ApiKeyRecord,
+    EmbeddingRecord,
     EntityRecord,
     ExportPage,
     InsertResult,
@@ -79,6 +80,48 @@ class Storage(Protocol):
     async def neighbours(
         self, tenant_id: str, memory: MemoryRecord, *, window: int, now: datetime
     ) -> list[MemoryRecord]: ...
+
+    async def neighbours_many(
+        self,
+        tenant_id: str,
+        memories: Sequence[MemoryRecord],
+        filters: MemoryFilters,
+        *,
+        window: int,
+        now: datetime,
+    ) -> dict[str, list[MemoryRecord]]:
+        """For each memory, up to `window` memories before and after it in its session
+        (or instance when it has no session), by id order, within `filters`."""
+        ...
+
+    # vectors (embeddings): float32 bytes, one per memory and model
+    async def put_embeddings(self, tenant_id: str, records: Sequence[EmbeddingRecord]) -> None:
+        """Store vectors; one whose memory is gone or whose content changed is skipped."""
+        ...
+
+    async def get_embeddings(
+        self, tenant_id: str, memory_ids: Sequence[str], *, model: str
+    ) -> dict[str, bytes]: ...
+    async def vector_candidates(
+        self,
+        tenant_id: str,
+        vector: bytes,
+        filters: MemoryFilters,
+        *,
+        model: str,
+        limit: int,
+        scan_limit: int,
+        now: datetime,
+    ) -> list[tuple[MemoryRecord, float]]:
+        """Nearest memories by cosine: an index where the database has one (pgvector),
+        else an exact scan of at most `scan_limit` of the newest vectors."""
+        ...
+
+    async def missing_embeddings(
+        self, tenant_id: str, *, model: str, limit: int, now: datetime
+    ) -> list[MemoryRecord]:
+        """Live memories with no vector for `model` (oldest first), for back-filling."""
+        ...
 
     # concept graph
     async def find_entities(self, tenant_id: str, keys: Sequence[str]) -> list[EntityRecord]: ...

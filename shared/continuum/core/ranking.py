@@ -1,18 +1,24 @@
-"""Scoring: BM25 over candidates with the tenant's own statistics, plus fusion.
+"""Scoring: BM25 over candidates with the tenant's own statistics, and the fusion of signals.
 
 The database's full-text index only proposes candidates; the score is computed
 here, identically on SQLite, PostgreSQL and D1, from per-tenant document
 frequencies (so one tenant's data never shifts another tenant's ranking).
+
+Every signal is brought to [0, 1] before fusion, so weights mean the same thing
+whatever the corpus: lexical by the best BM25 in the pool, dense cosine by the
+best cosine in the pool (below a floor, a cosine says nothing and counts 0).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from continuum.core.text import normalize
 from continuum.models import LexicalStats, MemoryRecord
 
 K1 = 1.2
@@ -56,6 +62,8 @@ class Scored:
     semantic: float = 0.0
     graph: float = 0.0
     recency: float = 0.0
+    context: float = 0.0
+    temporal: float = 0.0
     concepts: list[str] = field(default_factory=list)
 
 
@@ -64,7 +72,62 @@ def recency_score(created_at: datetime, now: datetime, half_life_days: float = 3
     return 0.5 ** (age_days / half_life_days)
 
 
+def scaled(values: Mapping[str, float], floor: float = 0.0) -> dict[str, float]:
+    """Each value over the best one, after removing `floor` (values at or below it give 0)."""
+    best = max(values.values(), default=0.0) - floor
+    if best <= 0:
+        return dict.fromkeys(values, 0.0)
+    return {key: max(value - floor, 0.0) / best for key, value in values.items()}
+
+
+def fuse(
+    signals: Sequence[tuple[Mapping[str, float], float]], keys: Sequence[str]
+) -> dict[str, float]:
+    """Weighted sum of [0, 1] signals (a missing value counts 0)."""
+    return {key: sum(weight * signal.get(key, 0.0) for signal, weight in signals) for key in keys}
+
+
+def smooth(
+    base: Mapping[str, float], neighbours: Mapping[str, Sequence[str]], weight: float
+) -> dict[str, float]:
+    """Conversation context: a turn gains `weight` times the best score next to it.
+
+    An answer often sits one turn away from the words of the question ("Where did
+    you go?" / "To Paris."); the pair is found through either of its turns.
+    """
+    if weight <= 0:
+        return dict(base)
+    out = {}
+    for key, value in base.items():
+        near = max((base.get(other, 0.0) for other in neighbours.get(key, ())), default=0.0)
+        out[key] = value + weight * near
+    return out
+
+
+# "When" questions: words that ask for a time.
+_TEMPORAL_QUERY = re.compile(
+    r"\b(when|what\s+(?:year|month|day|date|time)|which\s+(?:year|month|day|date)|"
+    r"how\s+long|how\s+many\s+(?:years|months|weeks|days)|since\s+when|what\s+age)\b"
+)
+# Expressions that place an event in time, relative or absolute, within a text.
+_TEMPORAL_TEXT = re.compile(
+    r"\b(yesterday|today|tonight|tomorrow|ago|recently|lately|soon|"
+    r"(?:last|next|this|past|coming|previous)\s+(?:week|weekend|month|year|night|summer|winter|spring|fall|"
+    r"autumn|monday|tuesday|wednesday|thursday|friday|saturday|sunday|morning|evening)|"
+    r"(?:few|couple\s+of|\d+|two|three|four|five|six)\s+(?:days|weeks|months|years)|"
+    r"since|when\s+i\s+was|back\s+in|in\s+(?:19|20)\d\d)\b"
+)
+
+
+def asks_for_time(query: str) -> bool:
+    return bool(_TEMPORAL_QUERY.search(normalize(query)))
+
+
+def mentions_time(text: str) -> bool:
+    return bool(_TEMPORAL_TEXT.search(normalize(text)))
+
+
 def top(scored: list[Scored], limit: int) -> list[Scored]:
-    """Best first; ties broken by newer memory, then id, so order is deterministic."""
-    scored.sort(key=lambda s: (-s.score, s.memory.id), reverse=False)
+    """Best first; ties broken by id, so the order is deterministic."""
+    scored.sort(key=lambda s: (-s.score, s.memory.id))
     return scored[:limit]

@@ -1,29 +1,89 @@
-"""Finding the memories that matter for a text: lexical + concept graph + recency.
+"""Finding the memories that matter for a text: one hybrid score from several signals.
 
-1. The query is analysed into index terms (stemmed; keyed hashes when encrypting).
-2. Known concepts in the query are looked up, and their strongest attention links
-   bring related concepts whose terms join the query with a lower weight.
-3. The full-text index proposes candidates; BM25 with the tenant's statistics
-   scores them; a small recency term breaks near-ties toward newer memories.
+1. Lexical: the query is analysed into index terms (stemmed; keyed hashes when
+   encrypting); the full-text index proposes candidates and BM25 with the tenant's
+   own statistics scores them.
+2. Graph: known concepts in the query are looked up; their attention links (one
+   hop, then a second hop from the strongest neighbours) bring related concepts
+   whose terms join the query with a lower weight, scaled by link strength.
+3. Dense (when an embedder is configured): the query vector finds its nearest
+   memories (pgvector, or an exact scan of stored vectors), and every candidate
+   is scored by cosine similarity.
+4. The signals, each scaled to [0, 1], are summed with weights.
+5. Context: each candidate gains a share of the best score among its neighbouring
+   turns in the same session, so an answer one turn away from the question's
+   words is found through its neighbour.
+6. Time: a question that asks for a time ("when", "how long ago") favours memories
+   that place something in time ("yesterday", "last week", "in 2019").
+7. A very small recency term breaks near-ties toward newer memories.
+
+Every part is switched by `RankingConfig` (from settings); the weights are few
+and were chosen by leave-one-conversation-out checks, see docs/recall.md.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from continuum.core.crypto import ContentCipher
 from continuum.core.extraction import concept_key, extract_concepts
-from continuum.core.ranking import Scored, bm25, recency_score, top
+from continuum.core.ranking import (
+    Scored,
+    asks_for_time,
+    bm25,
+    fuse,
+    mentions_time,
+    recency_score,
+    scaled,
+    smooth,
+    top,
+)
 from continuum.core.text import analyze, query_terms, words
-from continuum.models import EntityRecord, LinkRecord, MemoryFilters
-from continuum.ports import Storage
+from continuum.models import EntityRecord, LexicalStats, LinkRecord, MemoryFilters, MemoryRecord
+from continuum.ports import Embedder, Storage
 
-CANDIDATES = 300
-GRAPH_TERM_WEIGHT = 0.35
-RECENCY_WEIGHT = 0.02
+log = logging.getLogger("continuum.retrieval")
+
 MAX_NGRAM = 3
+
+
+@dataclass(frozen=True)
+class RankingConfig:
+    """Which signals take part, and their few weights. Defaults: the best general recall."""
+
+    lexical: bool = True
+    graph: bool = True
+    context: bool = True
+    time: bool = True
+    recency: bool = True
+    candidates: int = 300
+    dense_candidates: int = 100
+    vector_scan_limit: int = 50_000
+    context_anchors: int = 60
+    lexical_weight: float = 1.0
+    dense_weight: float = 1.0
+    dense_floor: float = 0.1
+    graph_term_weight: float = 0.35
+    second_hop: float = 0.5
+    context_weight: float = 0.35
+    time_boost: float = 0.15
+    recency_weight: float = 0.02
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RankingConfig:
+        return cls(
+            lexical=getattr(settings, "rank_lexical", True),
+            graph=getattr(settings, "rank_graph", True),
+            context=getattr(settings, "rank_context", True),
+            time=getattr(settings, "rank_time", True),
+            vector_scan_limit=getattr(settings, "vector_scan_limit", cls.vector_scan_limit),
+        )
 
 
 @dataclass
@@ -32,6 +92,8 @@ class RetrievalOptions:
     max_concepts: int = 10
     use_graph: bool = True
     use_recency: bool = True
+    use_lexical: bool = True
+    use_dense: bool = True
 
 
 @dataclass
@@ -50,10 +112,33 @@ def _ngram_keys(text: str) -> list[str]:
     return keys
 
 
+@dataclass
+class _Pool:
+    """Candidates by id, with what each signal knows about them."""
+
+    memories: dict[str, MemoryRecord] = field(default_factory=dict)
+    cosine: dict[str, float] = field(default_factory=dict)
+    neighbours: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, records: Sequence[MemoryRecord]) -> None:
+        for record in records:
+            self.memories.setdefault(record.id, record)
+
+
 class Retriever:
-    def __init__(self, storage: Storage, cipher: ContentCipher) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        cipher: ContentCipher,
+        config: RankingConfig | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
         self.storage = storage
         self.cipher = cipher
+        self.config = config or RankingConfig()
+        self.embedder = embedder
+
+    # ---- graph ------------------------------------------------------------------------
 
     async def _concepts(
         self, tenant_id: str, text: str, max_concepts: int
@@ -69,8 +154,67 @@ class Retriever:
         )
         return matched, links
 
+    async def _graph_terms(
+        self, tenant_id: str, concepts: list[EntityRecord], links: list[LinkRecord], max_concepts: int
+    ) -> dict[str, tuple[float, str]]:
+        """Terms of linked concepts: weight (strength-scaled) and the concept they come from.
+
+        One hop from the query's concepts, then a second hop (damped) from the
+        concepts reached, for questions whose answer is two links away.
+        """
+        config = self.config
+        matched = {e.key for e in concepts}
+        reached: dict[str, float] = {}
+        for link in links:
+            source = link.concept_a if link.concept_a in matched else link.concept_b
+            other = link.other(source)
+            if other not in matched:
+                reached[other] = max(reached.get(other, 0.0), link.strength)
+        if reached and config.second_hop > 0:
+            first = sorted(reached, key=lambda k: (-reached[k], k))[:max_concepts]
+            for link in await self.storage.entity_links(tenant_id, first, limit=max_concepts * 3):
+                source = link.concept_a if link.concept_a in reached else link.concept_b
+                other = link.other(source)
+                if other in matched or other in reached:
+                    continue
+                strength = config.second_hop * reached.get(source, 0.0) * link.strength
+                reached[other] = max(reached.get(other, 0.0), strength)
+        terms: dict[str, tuple[float, str]] = {}
+        for key, strength in reached.items():
+            weight = config.graph_term_weight * strength
+            for term in self.cipher.index_terms(list(dict.fromkeys(analyze(key)))):
+                if term not in terms or terms[term][0] < weight:
+                    terms[term] = (weight, key)
+        return terms
+
+    # ---- the signals ------------------------------------------------------------------
+
     def _index_terms(self, text: str) -> list[str]:
         return self.cipher.index_terms(query_terms(text))
+
+    async def _query_vector(self, text: str) -> bytes | None:
+        if self.embedder is None:
+            return None
+        from continuum.embeddings.vectors import pack
+
+        try:
+            vectors = await self.embedder.embed([text])
+        except Exception as exc:  # a provider outage degrades to lexical, never fails a read
+            log.warning("query embedding failed; ranking without it", extra={"error": str(exc)})
+            return None
+        return pack(vectors[0])
+
+    async def _cosines(self, tenant_id: str, query: bytes, pool: _Pool) -> None:
+        from continuum.embeddings.vectors import cosine_scores
+
+        assert self.embedder is not None
+        missing = [key for key in pool.memories if key not in pool.cosine]
+        if not missing:
+            return
+        stored = await self.storage.get_embeddings(tenant_id, missing, model=self.embedder.name)
+        keys = list(stored)
+        for key, value in zip(keys, cosine_scores(query, [stored[k] for k in keys]), strict=True):
+            pool.cosine[key] = value
 
     async def retrieve(
         self,
@@ -80,66 +224,134 @@ class Retriever:
         options: RetrievalOptions,
         now: datetime,
     ) -> Retrieval:
-        weights: dict[str, float] = dict.fromkeys(self._index_terms(text), 1.0)
-        concepts: list[EntityRecord] = []
-        links: list[LinkRecord] = []
-        related_terms: dict[str, str] = {}
-        if options.use_graph:
-            concepts, links = await self._concepts(tenant_id, text, options.max_concepts)
-            matched_keys = {e.key for e in concepts}
-            for link in links:
-                related = link.other(link.concept_a if link.concept_a in matched_keys else link.concept_b)
-                for term in self.cipher.index_terms(list(dict.fromkeys(analyze(related)))):
-                    boost = GRAPH_TERM_WEIGHT * link.strength
-                    if term not in weights or weights[term] < boost:
-                        weights[term] = max(weights.get(term, 0.0), boost)
-                        related_terms.setdefault(term, related)
-        if not weights:
+        config = self.config
+        use_lexical = config.lexical and options.use_lexical
+        use_dense = self.embedder is not None and options.use_dense
+        use_graph = config.graph and options.use_graph and use_lexical
+        if not use_lexical and not use_dense:
+            use_lexical = True  # something must rank: lexical is always available
+
+        vector_task = asyncio.ensure_future(self._query_vector(text)) if use_dense else None
+        try:
+            weights: dict[str, float] = dict.fromkeys(self._index_terms(text), 1.0) if use_lexical else {}
+            concepts: list[EntityRecord] = []
+            links: list[LinkRecord] = []
+            related: dict[str, tuple[float, str]] = {}
+            if use_graph:
+                concepts, links = await self._concepts(tenant_id, text, options.max_concepts)
+                if links:
+                    related = await self._graph_terms(tenant_id, concepts, links, options.max_concepts)
+                for term, (weight, _) in related.items():
+                    if weight > weights.get(term, 0.0):
+                        weights[term] = weight
+
+            pool = _Pool()
+            stats = LexicalStats(0, 0, {})
+            present: list[str] = []
+            if weights:
+                stats = await self.storage.lexical_stats(tenant_id, list(weights))
+                present = [t for t in weights if stats.document_frequency.get(t)]
+            if present:
+                candidate_terms = self._candidate_terms(present, weights, stats.document_frequency, stats.doc_count)
+                pool.add(
+                    await self.storage.lexical_candidates(
+                        tenant_id, candidate_terms, filters,
+                        limit=max(config.candidates, options.limit * 5), now=now,
+                    )
+                )
+            query_vector = await vector_task if vector_task is not None else None
+            vector_task = None
+        finally:
+            if vector_task is not None:
+                vector_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await vector_task
+        if query_vector is not None and self.embedder is not None:
+            nearest = await self.storage.vector_candidates(
+                tenant_id, query_vector, filters, model=self.embedder.name,
+                limit=max(config.dense_candidates, options.limit * 3),
+                scan_limit=config.vector_scan_limit, now=now,
+            )  # fmt: skip
+            for record, cosine in nearest:
+                pool.memories.setdefault(record.id, record)
+                pool.cosine[record.id] = cosine
+            await self._cosines(tenant_id, query_vector, pool)
+        if not pool.memories:
             return Retrieval(scored=[], concepts=concepts, links=links)
 
-        stats = await self.storage.lexical_stats(tenant_id, list(weights))
-        present = [t for t in weights if stats.document_frequency.get(t)]
-        if not present:
-            return Retrieval(scored=[], concepts=concepts, links=links)
-        # Very common terms add little to BM25 but flood the candidate list.
-        candidate_terms = self._candidate_terms(present, weights, stats.document_frequency, stats.doc_count)
-        candidates = await self.storage.lexical_candidates(
-            tenant_id, candidate_terms, filters, limit=max(CANDIDATES, options.limit * 5), now=now
-        )
-        documents = [c.terms for c in candidates]
-        lexical = bm25({t: weights[t] for t in present}, documents, stats)
-        best = max(lexical, default=0.0) or 1.0
-        concept_terms = self._concept_terms(concepts, related_terms)
-        scored = []
-        for memory, raw, terms in zip(candidates, lexical, documents, strict=True):
-            if raw <= 0:
+        weights = {t: weights[t] for t in present}
+        base, lexical = self._base_scores(pool, weights, stats)
+        if config.context and config.context_weight > 0:
+            anchors = sorted(base, key=lambda k: (-base[k], k))[: config.context_anchors]
+            near = await self.storage.neighbours_many(
+                tenant_id, [pool.memories[k] for k in anchors], filters, window=1, now=now
+            )
+            added = [m for records in near.values() for m in records if m.id not in pool.memories]
+            pool.add(added)
+            for anchor, records in near.items():
+                for record in records:
+                    pool.neighbours.setdefault(anchor, []).append(record.id)
+                    pool.neighbours.setdefault(record.id, []).append(anchor)
+            if added:
+                if query_vector is not None:
+                    await self._cosines(tenant_id, query_vector, pool)
+                base, lexical = self._base_scores(pool, weights, stats)
+        final = smooth(base, pool.neighbours, config.context_weight if config.context else 0.0)
+
+        temporal = config.time and config.time_boost > 0 and asks_for_time(text)
+        concept_terms = self._concept_terms(concepts, related)
+        scored: list[Scored] = []
+        for key, score in final.items():
+            if score <= 0:
                 continue
-            item = Scored(memory=memory, score=0.0, lexical=raw / best)
-            if options.use_recency:
+            memory = pool.memories[key]
+            item = Scored(memory=memory, score=score, lexical=lexical.get(key, 0.0))
+            item.semantic = pool.cosine.get(key, 0.0)
+            item.context = score - base.get(key, 0.0)
+            if temporal and mentions_time(self.cipher.decrypt(memory.content)):
+                item.temporal = config.time_boost
+                item.score += config.time_boost * score
+            if config.recency and options.use_recency:
                 item.recency = recency_score(memory.created_at, now)
-            term_set = set(terms)
-            item.concepts = [name for term, name in concept_terms if term in term_set][:5]
-            item.score = item.lexical + RECENCY_WEIGHT * item.recency
+                item.score += config.recency_weight * item.recency
+            if concept_terms:
+                term_set = set(memory.terms)
+                item.concepts = list(dict.fromkeys(n for t, n in concept_terms if t in term_set))[:5]
             scored.append(item)
         return Retrieval(scored=top(scored, options.limit), concepts=concepts, links=links)
+
+    def _base_scores(
+        self, pool: _Pool, weights: dict[str, float], stats: LexicalStats
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """The fused score of each candidate, and its scaled lexical part."""
+        keys = list(pool.memories)
+        lexical: dict[str, float] = {}
+        if weights:
+            raw = bm25(weights, [pool.memories[k].terms for k in keys], stats)
+            lexical = scaled(dict(zip(keys, raw, strict=True)))
+        signals = [(lexical, self.config.lexical_weight)]
+        if pool.cosine:
+            signals.append((scaled(pool.cosine, self.config.dense_floor), self.config.dense_weight))
+        return fuse(signals, keys), lexical
 
     @staticmethod
     def _candidate_terms(
         present: Sequence[str], weights: dict[str, float], df: dict[str, int], doc_count: int
     ) -> list[str]:
+        # Very common terms add little to BM25 but flood the candidate list.
         ranked = sorted(present, key=lambda t: (df[t], t))
         rare = [t for t in ranked if df[t] <= max(doc_count * 0.2, 50)]
         chosen = rare if rare else ranked[:3]
         return sorted(chosen, key=lambda t: (-weights[t], df[t]))[:64]
 
     def _concept_terms(
-        self, concepts: list[EntityRecord], related_terms: dict[str, str]
+        self, concepts: list[EntityRecord], related: dict[str, tuple[float, str]]
     ) -> list[tuple[str, str]]:
         pairs: list[tuple[str, str]] = []
         for entity in concepts:
             for term in self.cipher.index_terms(list(dict.fromkeys(analyze(entity.name)))):
                 pairs.append((term, entity.name))
-        pairs += list(related_terms.items())
+        pairs += [(term, key) for term, (_, key) in related.items()]
         return pairs
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from continuum.clock import from_iso, to_iso
+from continuum.embeddings.vectors import top_k
 from continuum.errors import Conflict
 from continuum.models import (
     ApiKeyRecord,
     DecisionRecord,
+    EmbeddingRecord,
     EntityRecord,
     ExportPage,
     InsertResult,
@@ -142,6 +144,15 @@ def _filter_clause(filters: MemoryFilters, prefix: str = "") -> tuple[str, list[
         clauses.append(sql.replace("metadata", f"{prefix}metadata"))
         params += more
     return ("".join(f" AND {c}" for c in clauses), params)
+
+
+def _first_of_each_id(memories: Sequence[MemoryRecord], existing: set[str]) -> Iterator[MemoryRecord]:
+    """New memories, each id once (an import file may repeat a line)."""
+    seen = set(existing)
+    for memory in memories:
+        if memory.id not in seen:
+            seen.add(memory.id)
+            yield memory
 
 
 def fts_match_expression(tenant_id: str, terms: Sequence[str]) -> str:
@@ -278,14 +289,17 @@ class SqliteDialectStorage:
             )
             owner = {(r["scope_key"], r["content_hash"]): r["id"] for r in rows}
         results = []
+        reported: set[str] = set()
         for memory in memories:
-            if memory.id in existing:
+            if memory.id in existing or memory.id in reported:
+                reported.add(memory.id)
                 results.append(InsertResult(id=memory.id, status="duplicate"))
             elif memory.id in landed:
                 results.append(InsertResult(id=memory.id, status="stored"))
             else:
                 holder = owner.get((memory.scope_key, memory.content_hash), memory.id)
                 results.append(InsertResult(id=holder, status="duplicate"))
+            reported.add(memory.id)
         return results
 
     # ---- lifecycle ------------------------------------------------------------------
@@ -367,9 +381,8 @@ class SqliteDialectStorage:
     ) -> list[InsertResult]:
         existing = await self._existing_ids(tenant_id, memories)
         statements = await self._expired_cleanup_statements(tenant_id, now)
-        for memory in memories:
-            if memory.id not in existing:
-                statements += self._insert_memory_statements(memory)
+        for memory in _first_of_each_id(memories, existing):
+            statements += self._insert_memory_statements(memory)
         await self.db.run_batch(statements)
         return await self._insert_results(tenant_id, memories, existing)
 
@@ -407,9 +420,8 @@ class SqliteDialectStorage:
                 ),  # fmt: skip
             )
         )
-        for memory in write.memories:
-            if memory.id not in existing:
-                statements += self._insert_memory_statements(memory)
+        for memory in _first_of_each_id(write.memories, existing):
+            statements += self._insert_memory_statements(memory)
         for concept in write.concepts:
             statements.append(
                 (
@@ -465,6 +477,8 @@ class SqliteDialectStorage:
             )
             if clash:
                 raise Conflict(f"memory {clash[0]['id']} already holds this content in the same scope")
+            # an expired row may still hold that content: clear expired rows first, as inserts do
+            statements += await self._expired_cleanup_statements(tenant_id, now)
             old_terms, new_terms = current.terms, (changes.search_terms or "").split()
             deltas: Counter[str] = Counter()
             for term in set(old_terms):
@@ -600,6 +614,118 @@ class SqliteDialectStorage:
             ),  # fmt: skip
         )
         return sorted((memory_from_row(r) for r in rows), key=lambda m: m.id)
+
+    async def neighbours_many(
+        self,
+        tenant_id: str,
+        memories: Sequence[MemoryRecord],
+        filters: MemoryFilters,
+        *,
+        window: int,
+        now: datetime,
+    ) -> dict[str, list[MemoryRecord]]:
+        if window <= 0:
+            return {}
+        where, params = _filter_clause(filters, prefix="q.")
+        columns = ", ".join(f"m.{c.strip()}" for c in _MEMORY_COLUMNS.split(","))
+        found: dict[str, list[MemoryRecord]] = {}
+        # A memory's neighbours are in its session, or in its instance when it has no session.
+        for column in ("session_id", "instance_id"):
+            anchors = [
+                [m.id, m.session_id if column == "session_id" else m.instance_id]
+                for m in memories
+                if (m.session_id if column == "session_id" else m.session_id is None and m.instance_id)
+            ]
+            if not anchors:
+                continue
+            side = (
+                f"SELECT {columns}, json_extract(j.value, '$[0]') AS anchor FROM json_each(?) j "
+                "CROSS JOIN memories m ON m.tenant_id = ? AND m.id IN ("
+                f"SELECT q.id FROM memories q WHERE q.tenant_id = ? AND q.{column} = json_extract(j.value, '$[1]') "
+                "AND q.id {op} json_extract(j.value, '$[0]') AND (q.expires_at IS NULL OR q.expires_at > ?)"
+                + where + " ORDER BY q.id {order} LIMIT ?)"
+            )
+            one = (_json(anchors), tenant_id, tenant_id, to_iso(now), *params, window)
+            rows = await self.db.fetch(
+                side.format(op="<", order="DESC") + " UNION ALL " + side.format(op=">", order="ASC"), one + one
+            )
+            for row in rows:
+                found.setdefault(row["anchor"], []).append(memory_from_row(row))
+        for records in found.values():
+            records.sort(key=lambda m: m.id)
+        return found
+
+    # ---- vectors -----------------------------------------------------------------------
+
+    async def put_embeddings(self, tenant_id: str, records: Sequence[EmbeddingRecord]) -> None:
+        await self.db.run_batch(
+            [
+                (
+                    "INSERT INTO memory_embeddings (tenant_id, memory_id, model, content_hash, vector, created_at) "
+                    "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM memories WHERE tenant_id = ? AND id = ? "
+                    "AND content_hash = ?) ON CONFLICT (tenant_id, memory_id) DO UPDATE SET model = excluded.model, "
+                    "content_hash = excluded.content_hash, vector = excluded.vector, created_at = excluded.created_at",
+                    (
+                        tenant_id, r.memory_id, r.model, r.content_hash, r.vector, to_iso(r.created_at),
+                        tenant_id, r.memory_id, r.content_hash,
+                    ),
+                )
+                for r in records
+            ]
+        )
+
+    async def get_embeddings(
+        self, tenant_id: str, memory_ids: Sequence[str], *, model: str
+    ) -> dict[str, bytes]:
+        if not memory_ids:
+            return {}
+        rows = await self.db.fetch(
+            "SELECT memory_id, vector FROM memory_embeddings WHERE tenant_id = ? AND model = ? "
+            "AND memory_id IN (SELECT value FROM json_each(?))",
+            (tenant_id, model, _json(list(memory_ids))),
+        )
+        return {r["memory_id"]: bytes(r["vector"]) for r in rows}
+
+    async def vector_candidates(
+        self,
+        tenant_id: str,
+        vector: bytes,
+        filters: MemoryFilters,
+        *,
+        model: str,
+        limit: int,
+        scan_limit: int,
+        now: datetime,
+    ) -> list[tuple[MemoryRecord, float]]:
+        where, params = _filter_clause(filters, prefix="m.")
+        rows = await self.db.fetch(
+            "SELECT e.memory_id, e.vector FROM memory_embeddings e JOIN memories m "
+            "ON m.tenant_id = e.tenant_id AND m.id = e.memory_id "
+            f"WHERE e.tenant_id = ? AND e.model = ? AND (m.expires_at IS NULL OR m.expires_at > ?){where} "
+            "ORDER BY e.memory_id DESC LIMIT ?",
+            (tenant_id, model, to_iso(now), *params, scan_limit),
+        )
+        best = top_k(vector, [(r["memory_id"], bytes(r["vector"])) for r in rows], limit)
+        if not best:
+            return []
+        records = await self.db.fetch(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE tenant_id = ? "
+            "AND id IN (SELECT value FROM json_each(?))",
+            (tenant_id, _json([key for key, _ in best])),
+        )
+        by_id = {r["id"]: memory_from_row(r) for r in records}
+        return [(by_id[key], score) for key, score in best if key in by_id]
+
+    async def missing_embeddings(
+        self, tenant_id: str, *, model: str, limit: int, now: datetime
+    ) -> list[MemoryRecord]:
+        rows = await self.db.fetch(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories m WHERE m.tenant_id = ? AND {_LIVE} AND NOT EXISTS ("
+            "SELECT 1 FROM memory_embeddings e WHERE e.tenant_id = m.tenant_id AND e.memory_id = m.id "
+            "AND e.model = ? AND e.content_hash = m.content_hash) ORDER BY m.id LIMIT ?",
+            (tenant_id, to_iso(now), model, limit),
+        )
+        return [memory_from_row(r) for r in rows]
 
     # ---- concept graph -----------------------------------------------------------------
 

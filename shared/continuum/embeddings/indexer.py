@@ -1,0 +1,197 @@
+"""Embedding memories once, in batches, without holding up the write that stored them.
+
+Two ways to run, chosen by CONTINUUM_EMBEDDING_WRITE:
+
+- background (the server's default): the write is acknowledged as soon as the rows
+  are stored; a single worker task embeds queued memories in batches (across
+  requests) and stores the vectors. Until then the memories are found lexically.
+- inline (serverless, where nothing runs after the response): the request embeds
+  its own memories in one batch after storing them. A failure of the provider is
+  logged and never fails the write.
+
+Vectors are computed once per memory and model; a content change drops the vector
+(a database trigger) and the engine submits the memory again. Memories that lack a
+vector (a crash, an import, a provider outage, a model change) are back-filled the
+first time this process sees their tenant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from continuum.clock import Clock
+from continuum.core.crypto import ContentCipher
+from continuum.embeddings.vectors import pack
+from continuum.models import EmbeddingRecord, MemoryRecord
+from continuum.ports import Embedder, Storage
+
+log = logging.getLogger("continuum.embeddings")
+
+BATCH_SIZE = 64
+BACKFILL_BATCH = 256
+
+
+@dataclass
+class _Job:
+    tenant_id: str
+    memory: MemoryRecord
+
+
+class EmbeddingIndexer:
+    def __init__(
+        self,
+        storage: Storage,
+        embedder: Embedder,
+        cipher: ContentCipher,
+        clock: Clock,
+        *,
+        background: bool,
+        batch_size: int = BATCH_SIZE,
+        on_indexed: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.embedder = embedder
+        self.cipher = cipher
+        self.clock = clock
+        self.background = background
+        self.batch_size = batch_size
+        self.on_indexed = on_indexed
+        self._queue: asyncio.Queue[_Job] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._checked: set[str] = set()
+        self._backfills: set[asyncio.Task[None]] = set()
+        self.embedded = 0
+        self.failures = 0
+
+    # ---- entry points -----------------------------------------------------------------
+
+    async def submit(self, tenant_id: str, memories: Sequence[MemoryRecord]) -> None:
+        """Memories just stored (or whose content changed): embed them once."""
+        if not memories:
+            return
+        if not self.background:
+            await self._index(tenant_id, list(memories))
+            return
+        queue = self._ensure_worker()
+        for memory in memories:
+            queue.put_nowait(_Job(tenant_id, memory))
+
+    def touch(self, tenant_id: str) -> None:
+        """First sight of a tenant in this process: back-fill its missing vectors."""
+        if tenant_id in self._checked or not self.background:
+            return
+        self._checked.add(tenant_id)
+        task = asyncio.ensure_future(self._backfill(tenant_id))
+        self._backfills.add(task)
+        task.add_done_callback(self._backfills.discard)
+
+    async def backfill(self, tenant_id: str, *, limit: int | None = None) -> int:
+        """Embed the tenant's memories that have no vector for this model; returns how many."""
+        done = 0
+        while limit is None or done < limit:
+            size = BACKFILL_BATCH if limit is None else min(BACKFILL_BATCH, limit - done)
+            missing = await self.storage.missing_embeddings(
+                tenant_id, model=self.embedder.name, limit=size, now=self.clock.now()
+            )
+            if not missing:
+                break
+            stored = await self._index(tenant_id, missing)
+            done += len(missing)
+            if not stored:
+                break  # the provider failed: try again on a later access
+        return done
+
+    async def drain(self) -> None:
+        """Wait until everything submitted so far has been embedded (tests, benchmarks)."""
+        if self._backfills:
+            await asyncio.gather(*list(self._backfills), return_exceptions=True)
+        if self._queue is not None:
+            await self._queue.join()
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize() if self._queue is not None else 0
+
+    async def close(self) -> None:
+        for task in [self._worker, *self._backfills]:
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        self._worker = None
+        close = getattr(self.embedder, "close", None)
+        if close is not None:
+            await close()
+
+    # ---- work ------------------------------------------------------------------------
+
+    def _ensure_worker(self) -> asyncio.Queue[_Job]:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.ensure_future(self._run(self._queue))
+        return self._queue
+
+    async def _run(self, queue: asyncio.Queue[_Job]) -> None:
+        while True:
+            jobs = [await queue.get()]
+            while len(jobs) < self.batch_size and not queue.empty():
+                jobs.append(queue.get_nowait())
+            try:
+                by_tenant: dict[str, list[MemoryRecord]] = {}
+                for job in jobs:
+                    by_tenant.setdefault(job.tenant_id, []).append(job.memory)
+                await self._index_many(by_tenant)
+            except Exception:  # the worker must outlive any one batch
+                log.exception("embedding batch failed")
+            finally:
+                for _ in jobs:
+                    queue.task_done()
+
+    async def _backfill(self, tenant_id: str) -> None:
+        try:
+            await self.backfill(tenant_id)
+        except Exception:
+            log.exception("embedding back-fill failed", extra={"tenant_id": tenant_id})
+            self._checked.discard(tenant_id)
+
+    async def _index(self, tenant_id: str, memories: list[MemoryRecord]) -> int:
+        return await self._index_many({tenant_id: memories})
+
+    async def _index_many(self, by_tenant: dict[str, list[MemoryRecord]]) -> int:
+        """One embedding call for all the texts; vectors stored per tenant."""
+        pairs = [(tenant, memory) for tenant, memories in by_tenant.items() for memory in memories]
+        texts = [self.cipher.decrypt(memory.content) for _, memory in pairs]
+        try:
+            vectors = await self.embedder.embed(texts)
+        except Exception as exc:
+            self.failures += 1
+            log.warning(
+                "embedding failed; the memories stay searchable lexically",
+                extra={"error": str(exc), "count": len(texts)},
+            )
+            for tenant in by_tenant:
+                self._checked.discard(tenant)  # retry on the tenant's next access
+            return 0
+        now = self.clock.now()
+        records: dict[str, list[EmbeddingRecord]] = {}
+        for (tenant, memory), vector in zip(pairs, vectors, strict=True):
+            records.setdefault(tenant, []).append(
+                EmbeddingRecord(
+                    memory_id=memory.id,
+                    model=self.embedder.name,
+                    content_hash=memory.content_hash,
+                    vector=pack(vector),
+                    created_at=now,
+                )
+            )
+        for tenant, items in records.items():
+            await self.storage.put_embeddings(tenant, items)
+            if self.on_indexed is not None:
+                await self.on_indexed(tenant)
+        self.embedded += len(pairs)
+        return len(pairs)
