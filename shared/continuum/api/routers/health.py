@@ -40,7 +40,12 @@ async def health(services: ServicesDep) -> JSONResponse:
         database = "down"
         details["database_error"] = getattr(exc, "message", str(exc))
     details["database_latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    layers = services.cache
+    details["cache_backend"] = layers.shared.name if layers.shared else ("memory" if layers.local else "none")
+    started = time.perf_counter()
     cache = await services.cache.health()
+    if layers.shared is not None:
+        details["cache_latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
     if cache == "degraded":
         details["cache_error"] = services.cache.degraded_reason
     disk, disk_details = _disk_check(services)
