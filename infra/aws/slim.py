@@ -1,0 +1,62 @@
+"""Slim the Lambda dependencies directory before it is zipped (run by the packaging plugin
+with the Lambda Python, 3.12, so the bytecode matches the runtime).
+
+Lambda's file system is read-only: bytecode that is not in the zip is compiled again at
+every cold start (seconds for FastAPI and pydantic). So every third-party module is kept
+as compiled bytecode only (`module.pyc` beside where `module.py` was), which is smaller
+than source plus `__pycache__`; the core (`continuum`) keeps its sources beside its
+bytecode for readable tracebacks. Removed: what no handler imports (pydantic.v1, which
+FastAPI only probes for; Powertools' event handler and unused utilities), type stubs,
+scripts, and dist-info files except METADATA and entry points (read by importlib.metadata).
+"""
+
+from __future__ import annotations
+
+import compileall
+import shutil
+import sys
+from pathlib import Path
+
+KEEP_SOURCES = ("continuum",)
+REMOVE = (
+    "bin",
+    "pydantic/v1",
+    "aws_lambda_powertools/event_handler",
+    *(f"aws_lambda_powertools/utilities/{name}" for name in (
+        "batch", "data_masking", "feature_flags", "idempotency", "kafka", "streaming", "validation",
+        "circuit_breaker", "auth_alpha", "parser",
+    )),
+)  # fmt: skip
+KEEP_DIST_INFO = ("METADATA", "entry_points.txt")
+
+
+def slim(root: Path) -> None:
+    for relative in REMOVE:
+        shutil.rmtree(root / relative, ignore_errors=True)
+    for info in root.glob("*.dist-info"):
+        for item in info.iterdir():
+            if item.name not in KEEP_DIST_INFO:
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
+    for pattern in ("**/*.pyi", "**/py.typed"):
+        for path in root.glob(pattern):
+            path.unlink()
+    for top in root.iterdir():
+        if top.name in KEEP_SOURCES or top.name.endswith(".dist-info"):
+            continue
+        for cache in [top] if top.name == "__pycache__" else top.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+        if top.is_dir():
+            if not compileall.compile_dir(top, quiet=1, legacy=True, optimize=0):
+                raise SystemExit(f"slim: compiling {top} failed")
+            for source in top.rglob("*.py"):
+                source.unlink()
+        elif top.suffix == ".py":
+            if not compileall.compile_file(top, quiet=1, legacy=True):
+                raise SystemExit(f"slim: compiling {top} failed")
+            top.unlink()
+
+
+if __name__ == "__main__":
+    if sys.version_info[:2] != (3, 12):
+        raise SystemExit(f"slim: run with Python 3.12 (the Lambda runtime), not {sys.version.split()[0]}")
+    slim(Path(sys.argv[1]))
