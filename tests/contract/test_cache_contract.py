@@ -140,3 +140,14 @@ async def test_result_cache_degrades_to_misses_when_the_shared_cache_is_down(nam
         assert layered.degraded_reason
     finally:
         await shared.close()
+
+
+async def test_a_cache_that_restarts_empty_never_revives_old_generations(cache: Cache, key: str) -> None:
+    prefix = f"{key}:"
+    a = ResultCache(InProcessCache(), cache, ttl=60, prefix=prefix)
+    b = ResultCache(InProcessCache(), cache, ttl=60, prefix=prefix)
+    await a.invalidate("tenant")  # the first write creates the generation
+    await a.put("tenant", "recall", {"q": 1}, {"answer": "before"})
+    await cache.delete(f"{prefix}gen:tenant")  # the shared cache restarts empty (or evicts the key)
+    await b.invalidate("tenant")  # a write elsewhere
+    assert await a.get("tenant", "recall", {"q": 1}) is None  # a's L1 entry is not served again

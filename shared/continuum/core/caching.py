@@ -60,10 +60,18 @@ class ResultCache:
             value = await cache.get(key)
         return value or "0"
 
+    @staticmethod
+    async def _bump(cache: Cache, key: str) -> None:
+        """Move a generation on. A missing one (first write, or a cache that restarted
+        empty) is seeded at random first: INCR alone would restart it at 1, a number
+        that entries cached before the restart (e.g. in an instance's L1) were keyed by."""
+        await cache.set_if_absent(key, str(secrets.randbits(52)), GENERATION_TTL)
+        await cache.incr(key, GENERATION_TTL)
+
     async def _replay_invalidations(self) -> None:
         assert self.shared is not None
         for tenant_id in list(self._unsent_invalidations):
-            await self.shared.incr(f"{self.prefix}gen:{tenant_id}", GENERATION_TTL)
+            await self._bump(self.shared, f"{self.prefix}gen:{tenant_id}")
             self._unsent_invalidations.discard(tenant_id)
 
     async def _generation(self, tenant_id: str) -> str | None:
@@ -134,7 +142,7 @@ class ResultCache:
             await self.local.incr(key, GENERATION_TTL)
         if self.shared is not None:
             try:
-                await self.shared.incr(key, GENERATION_TTL)
+                await self._bump(self.shared, key)
             except CacheUnavailable as exc:
                 self._unsent_invalidations.add(tenant_id)
                 self._note_failure(exc)
