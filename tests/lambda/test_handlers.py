@@ -1,0 +1,190 @@
+"""Every handler invoked in-process, as Lambda does, with real API Gateway REST (v1) and
+HTTP API (v2) events, against a real PostgreSQL; secrets from SSM and idempotency records in
+DynamoDB (moto_server). Success, auth failure, bad input and idempotent retry."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import secrets
+
+import pytest
+
+from .support import LambdaContext, answer, event
+
+VERSIONS = ("v1", "v2")
+TURN = {"user_message": "I decided to deploy Orion on AWS Lambda with PostgreSQL.",
+        "ai_response": "Lambda with PostgreSQL through RDS Proxy suits Orion."}  # fmt: skip
+
+
+def call(group: str, version: str, method: str, path: str, *, key: str | None = None, **kwargs):
+    handler = importlib.import_module(f"functions.{group}").handler
+    headers = dict(kwargs.pop("headers", {}))
+    if key:
+        headers["x-api-key"] = key
+    context = LambdaContext(f"continuum-test-{group}")
+    response = handler(event(version, method, path, headers=headers, **kwargs), context)
+    return answer(response)
+
+
+@pytest.fixture(scope="module")
+def tenant(deployment):
+    tenant_id = f"t-{secrets.token_hex(5)}"
+    status, _, body = call("admin", "v2", "POST", "/v1/keys", key=deployment.admin_key, body={"tenant_id": tenant_id})
+    assert status == 201, body
+    return tenant_id, body["api_key"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_health(deployment, version):
+    status, headers, body = call("health", version, "GET", "/v1/health")
+    assert status == 200, body
+    assert body["checks"]["database"] == "ok" and body["details"]["storage"] == "postgres"
+    assert headers["x-request-id"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_learn_recall_turn_search(deployment, tenant, version):
+    tenant_id, key = tenant
+    status, _, learned = call("learn", version, "POST", "/v1/learn", key=key, body=TURN)
+    assert status == 200, learned
+    assert learned["tenant_id"] == tenant_id and len(learned["memory_ids"]) == 2
+    status, _, recalled = call("recall", version, "POST", "/v1/recall", key=key,
+                               body={"message": "Where does Orion run?"})  # fmt: skip
+    assert status == 200, recalled
+    assert recalled["memories"] and recalled["memories"][0]["id"] in learned["memory_ids"]
+    status, _, turned = call("turn", version, "POST", "/v1/turn", key=key, body={
+        "user_message": "The Orion database is called orion_prod.", "ai_response": "Noted.",
+        "message": "What is the Orion database called?"})  # fmt: skip
+    assert status == 200, turned
+    assert any("orion_prod" in m["content"] for m in turned["recall"]["memories"])
+    status, _, found = call("search", version, "POST", "/v1/search", key=key, body={"query": "Lambda PostgreSQL"})
+    assert status == 200, found
+    assert {r["id"] for r in found["results"]} & set(learned["memory_ids"])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_memories_entities_stats(deployment, tenant, version):
+    tenant_id, key = tenant
+    content = f"The staging bucket is continuum-{version}-{secrets.token_hex(3)}."
+    status, _, stored = call("memories", version, "POST", "/v1/memories", key=key, body={"content": content})
+    assert status == 201 and stored["status"] == "stored", stored
+    status, _, one = call("memories", version, "GET", f"/v1/memories/{stored['id']}", key=key)
+    assert status == 200 and one["content"] == content
+    status, _, page = call("memories", version, "GET", "/v1/memories", key=key, query={"limit": "1"})
+    assert status == 200 and len(page["memories"]) == 1
+    status, _, changed = call("memories", version, "PATCH", f"/v1/memories/{stored['id']}", key=key,
+                              body={"metadata": {"checked": True}})  # fmt: skip
+    assert status == 200 and changed["metadata"] == {"checked": True}
+    status, _, _ = call("memories", version, "DELETE", f"/v1/memories/{stored['id']}", key=key)
+    assert status == 204
+    pair = {"memories": [{"content": f"batch {version} {n}"} for n in ("one", "two")]}
+    status, _, batch = call("memories", version, "POST", "/v1/memories/batch", key=key, body=pair)
+    assert status == 200 and [r["status"] for r in batch["results"]] == ["stored", "stored"]
+    status, _, entities = call("entities", version, "GET", "/v1/entities", key=key)
+    assert status == 200 and any(e["name"] == "Orion" for e in entities["entities"]), entities
+    status, _, entity = call("entities", version, "GET", "/v1/entities/orion", key=key)
+    assert status == 200 and entity["name"] == "Orion"
+    status, _, stats = call("entities", version, "GET", "/v1/stats", key=key)
+    assert status == 200 and stats["tenant_id"] == tenant_id and stats["memories"] >= 2
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_admin_tenants_export_import(deployment, version):
+    admin = deployment.admin_key
+    source = f"exp-{secrets.token_hex(4)}"
+    call("learn", version, "POST", "/v1/learn", key=admin, headers={"x-continuum-tenant": source}, body=TURN)
+    status, headers, exported = call("admin", version, "GET", "/v1/export", key=admin,
+                                     headers={"x-continuum-tenant": source})  # fmt: skip
+    assert status == 200 and headers["content-type"].startswith("application/x-ndjson")
+    lines = exported.decode().splitlines()
+    assert len(lines) > 3 and json.loads(lines[0])["type"] == "header"
+    target = f"imp-{secrets.token_hex(4)}"
+    ndjson = {"x-continuum-tenant": target, "content-type": "application/x-ndjson"}
+    status, _, imported = call("admin", version, "POST", "/v1/import", key=admin, raw_body=exported, headers=ndjson)
+    assert status == 200 and imported["tenant_id"] == target and sum(imported["imported"].values()) >= 2, imported
+    status, _, tenants = call("admin", version, "GET", "/v1/tenants", key=admin)
+    assert status == 200 and {source, target} <= {t["tenant_id"] for t in tenants["tenants"]}
+    status, _, erased = call("admin", version, "DELETE", f"/v1/tenants/{target}", key=admin)
+    assert status == 200, erased
+
+
+ROUTES = [("learn", "POST", "/v1/learn"), ("recall", "POST", "/v1/recall"), ("turn", "POST", "/v1/turn"),
+          ("memories", "GET", "/v1/memories"), ("search", "POST", "/v1/search"),
+          ("entities", "GET", "/v1/stats"), ("admin", "GET", "/v1/tenants")]  # fmt: skip
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(("group", "method", "path"), ROUTES)
+def test_auth_failures(deployment, tenant, version, group, method, path):
+    body = {} if method == "POST" else None
+    status, _, missing = call(group, version, method, path, body=body)
+    assert status == 401 and missing["error"]["code"] == "unauthorized"
+    status, _, wrong = call(group, version, method, path, key="ck_" + "x" * 40, body=body)
+    assert status == 401 and wrong["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_tenant_key_cannot_use_admin_routes(deployment, tenant, version):
+    status, _, body = call("admin", version, "GET", "/v1/tenants", key=tenant[1])
+    assert status == 403 and body["error"]["code"] == "forbidden"
+
+
+BAD = [("learn", "POST", "/v1/learn", {"ai_response": "no user message"}, "user_message"),
+       ("recall", "POST", "/v1/recall", {"message": "x", "limit": 0}, "limit"),
+       ("turn", "POST", "/v1/turn", {"user_message": ["not", "text"], "ai_response": "x"}, "user_message"),
+       ("memories", "POST", "/v1/memories", {"content": "   "}, "content"),
+       ("search", "POST", "/v1/search", {"query": "x", "mode": "psychic"}, "mode"),
+       ("admin", "POST", "/v1/keys", {"tenant_id": "bad tenant!"}, "tenant_id")]  # fmt: skip
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(("group", "method", "path", "body", "field"), BAD)
+def test_bad_input_is_a_clear_4xx(deployment, tenant, version, group, method, path, body, field):
+    key = deployment.admin_key if group == "admin" else tenant[1]
+    status, _, answer_ = call(group, version, method, path, key=key, body=body)
+    assert status == 422, answer_
+    assert field in answer_["error"]["message"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_malformed_json_and_unknown_route(deployment, tenant, version):
+    status, _, body = call("learn", version, "POST", "/v1/learn", key=tenant[1], raw_body=b'{"user_message": ')
+    assert status == 400 and body["error"]["code"] == "invalid_json"
+    status, _, body = call("learn", version, "GET", "/v1/recall", key=tenant[1])
+    assert status in (404, 405) and "error" in body
+
+
+WRITES = [("learn", "/v1/learn", TURN), ("memories", "/v1/memories", {"content": "idempotent memory"}),
+          ("memories", "/v1/memories/batch", {"memories": [{"content": "idem a"}, {"content": "idem b"}]}),
+          ("turn", "/v1/turn", {"user_message": "About Vega.", "ai_response": "Ok.", "message": "Vega?"})]  # fmt: skip
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(("group", "path", "body"), WRITES)
+def test_idempotent_retry_returns_first_result_and_stores_once(deployment, version, group, path, body):
+    admin = deployment.admin_key
+    tenant_id = f"idem-{secrets.token_hex(4)}"
+    headers = {"x-continuum-tenant": tenant_id, "idempotency-key": secrets.token_hex(8)}
+    first = call(group, version, "POST", path, key=admin, headers=headers, body=body)
+    assert first[0] in (200, 201), first
+    before = call("entities", version, "GET", "/v1/stats", key=admin, headers=headers)[2]
+    retry = call(group, version, "POST", path, key=admin, headers=headers, body=body)
+    assert retry[0] == first[0] and retry[2] == first[2]
+    assert retry[1]["idempotent-replayed"] == "true"
+    after = call("entities", version, "GET", "/v1/stats", key=admin, headers=headers)[2]
+    assert after == before and after["memories"] + after["messages"] > 0
+    other = call(group, version, "POST", path, key=admin, headers=headers, body={**body, "metadata": {"v": 2}})
+    assert other[0] == 422 and other[2]["error"]["code"] == "idempotency_key_reused"
+
+
+def test_idempotency_key_is_scoped_by_tenant(deployment):
+    key = secrets.token_hex(8)
+    answers = []
+    for tenant_id in (f"a-{key}", f"b-{key}"):
+        headers = {"x-continuum-tenant": tenant_id, "idempotency-key": key}
+        answers.append(call("memories", "v2", "POST", "/v1/memories", key=deployment.admin_key, headers=headers,
+                            body={"content": "same key, two tenants"}))  # fmt: skip
+    assert [a[0] for a in answers] == [201, 201]
+    assert answers[0][2]["tenant_id"] != answers[1][2]["tenant_id"]
+    assert "idempotent-replayed" not in answers[1][1]
