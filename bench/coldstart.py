@@ -1,0 +1,133 @@
+"""Cold start of each Lambda handler from the built artifact, against a bare baseline.
+
+For each handler: a fresh Python 3.12 (-I -S: only the unzipped artifact and boto3 on
+sys.path, as on Lambda) imports `functions.<name>` and serves its first request against a
+real PostgreSQL; the time is import + first request. The baseline, measured in the same
+run and the same way: `import fastapi, mangum` from the same artifact. Runs alternate
+between baseline and handlers; medians are printed with the ratio and the artifact size.
+
+    .venv/bin/python bench/coldstart.py [--runs 7] [--rebuild]
+
+Targets: every handler within 1.5x of the baseline; artifact under 10 MB zipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from infra.aws import artifact  # noqa: E402
+from tests.support.pg import create_database, drop_database  # noqa: E402
+
+BASELINE = """
+import time
+t = time.perf_counter()
+import fastapi, mangum
+print("ELAPSED", time.perf_counter() - t)
+"""
+
+HANDLER = """
+import json, os, time
+t = time.perf_counter()
+from importlib import import_module
+module = import_module("functions." + os.environ["BENCH_HANDLER"])
+event = json.loads(os.environ["BENCH_EVENT"])
+class Context:
+    function_name = "bench"; memory_limit_in_mb = 512; aws_request_id = "bench"
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
+response = module.handler(event, Context())
+elapsed = time.perf_counter() - t
+assert response["statusCode"] < 300, response
+print("ELAPSED", elapsed)
+"""
+
+REQUESTS = {
+    "health": ("GET", "/v1/health", None),
+    "learn": ("POST", "/v1/learn", {"user_message": "Cold start of Orion on Lambda.", "ai_response": "ok"}),
+    "recall": ("POST", "/v1/recall", {"message": "Orion"}),
+    "turn": ("POST", "/v1/turn", {"user_message": "Orion turn.", "ai_response": "ok"}),
+    "memories": ("POST", "/v1/memories", {"content": "cold start memory"}),
+    "search": ("POST", "/v1/search", {"query": "Orion"}),
+    "entities": ("GET", "/v1/stats", None),
+    "admin": ("GET", "/v1/tenants", None),
+}
+
+
+def event(method: str, path: str, body: object, key: str) -> dict:
+    return {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": {"content-type": "application/json", "x-api-key": key},
+        "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1",
+                           "userAgent": "bench"}, "requestId": "r", "stage": "$default", "accountId": "1",
+                           "apiId": "a", "domainName": "d", "time": "t", "timeEpoch": 0},
+        "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
+    }  # fmt: skip
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return float(next(line for line in done.stdout.splitlines() if line.startswith("ELAPSED")).split()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--rebuild", action="store_true", help="run `osls package` even if a build exists")
+    args = parser.parse_args()
+    python = artifact.lambda_python()
+    builds = artifact.BUILD
+    if args.rebuild or not (builds / "x86_64" / "continuum.zip").is_file():
+        artifact.package("x86_64")
+    if args.rebuild or not (builds / "arm64" / "continuum.zip").is_file():
+        artifact.package("arm64")
+    work = Path(tempfile.mkdtemp(prefix="continuum-coldstart-"))
+    code = artifact.unzip(builds / "x86_64" / "continuum.zip", work / "task")
+    runtime = artifact.runtime_boto3(python)
+    url = create_database("continuum_bench")
+    admin = "bench-admin-key-0123456789"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "POSTGRES_URL": url, "CONTINUUM_STORAGE": "postgres",
+           "CONTINUUM_API_KEY": admin, "CONTINUUM_REQUIRE_API_KEY": "true", "CONTINUUM_LOG_LEVEL": "WARNING",
+           "POWERTOOLS_METRICS_NAMESPACE": "Continuum", "AWS_DEFAULT_REGION": "eu-west-1"}  # fmt: skip
+    try:
+        apply = "from functions import migrate; migrate.handler({}, None)"
+        migrate = artifact.isolated_command(python, code, runtime, apply)
+        subprocess.run(migrate, env=env, cwd=code, check=True, capture_output=True, timeout=120)
+        base_cmd = artifact.isolated_command(python, code, runtime, BASELINE)
+        handler_cmd = artifact.isolated_command(python, code, runtime, HANDLER)
+        timed(base_cmd, env, code)  # warm the OS file cache once, as a deployed image is
+        baseline: list[float] = []
+        handlers: dict[str, list[float]] = {name: [] for name in REQUESTS}
+        for _ in range(args.runs):
+            for name, (method, path, body) in REQUESTS.items():
+                baseline.append(timed(base_cmd, env, code))
+                run_env = {**env, "BENCH_HANDLER": name, "BENCH_EVENT": json.dumps(event(method, path, body, admin))}
+                handlers[name].append(timed(handler_cmd, run_env, code))
+    finally:
+        drop_database(url)
+    base = statistics.median(baseline)
+    print(f"Python {python}, {args.runs} runs per handler, medians; artifact {code}")
+    print(f"{'handler':<10} {'import+first request':>22} {'ratio to baseline':>18}")
+    print(f"{'baseline':<10} {base * 1000:>19.1f} ms {'1.00x':>18}   (import fastapi, mangum)")
+    worst = 0.0
+    for name, samples in handlers.items():
+        median = statistics.median(samples)
+        worst = max(worst, median / base)
+        print(f"{name:<10} {median * 1000:>19.1f} ms {median / base:>17.2f}x")
+    for arch in ("arm64", "x86_64"):
+        size = (builds / arch / "continuum.zip").stat().st_size
+        print(f"artifact {arch}: {size / 1e6:.2f} MB zipped ({size} bytes)")
+    print(f"worst ratio {worst:.2f}x (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
