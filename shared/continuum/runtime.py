@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from continuum.cache.memory import InProcessCache
 from continuum.clock import Clock, SystemClock
@@ -13,10 +14,12 @@ from continuum.core.auth import Authenticator
 from continuum.core.caching import ResultCache
 from continuum.core.crypto import ContentCipher, parse_encryption_key
 from continuum.core.engine import MemoryEngine
-from continuum.core.portability import Portability
 from continuum.core.ratelimit import RateLimiter
 from continuum.ports import Cache, Metrics, NullMetrics, Storage
 from continuum.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from continuum.core.portability import Portability
 
 
 def build_storage(settings: Settings, *, d1_binding: Any = None) -> Storage:
@@ -58,12 +61,19 @@ class Services:
     cache: ResultCache
     engine: MemoryEngine
     admin: AdminService
-    portability: Portability
     auth: Authenticator
     metrics: Metrics
     clock: Clock
     rate_limiter: RateLimiter
     started: float = field(default_factory=time.monotonic)
+
+    @cached_property
+    def portability(self) -> Portability:
+        # Built on first use: only export/import need it, and its record validators cost
+        # ~30 ms at import, which every serverless cold start would otherwise pay.
+        from continuum.core.portability import Portability
+
+        return Portability(self.engine)
 
     async def close(self) -> None:
         await self.storage.close()
@@ -106,7 +116,6 @@ def build_services(
         cache=cache,
         engine=engine,
         admin=AdminService(storage, cache, engine, clock),
-        portability=Portability(engine),
         auth=Authenticator(settings, storage, cache),
         metrics=metrics,
         clock=clock,

@@ -88,7 +88,13 @@ def is_valid_tenant_id(value: str) -> bool:
     return bool(_TENANT_RE.match(value))
 
 
-class Strict(BaseModel):
+class Model(BaseModel):
+    # Validators are built on first use, not at import: a Lambda function or Worker that
+    # serves one route group then builds only the models its routes use (cold start).
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
@@ -111,7 +117,7 @@ class LearnRequest(Strict):
         return value
 
 
-class LearnResponse(BaseModel):
+class LearnResponse(Model):
     concepts_extracted: int
     decisions_detected: int
     links_created: int
@@ -127,7 +133,7 @@ class RecallRequest(Strict):
     session_id: Identifier | None = None
 
 
-class RecalledMemory(BaseModel):
+class RecalledMemory(Model):
     id: str
     content: str
     role: str
@@ -139,13 +145,13 @@ class RecalledMemory(BaseModel):
     concepts: list[str] = Field(default_factory=list, description="Concepts that linked it to the query")
 
 
-class Relationship(BaseModel):
+class Relationship(Model):
     source: str
     target: str
     strength: float
 
 
-class RecallResponse(BaseModel):
+class RecallResponse(Model):
     context: str
     memories: list[RecalledMemory]
     concepts_found: list[str]
@@ -162,7 +168,7 @@ class TurnRequest(LearnRequest):
     limit: int = Field(default=10, ge=1, le=100)
 
 
-class TurnResponse(BaseModel):
+class TurnResponse(Model):
     recall: RecallResponse
     learn: LearnResponse
 
@@ -183,18 +189,18 @@ class MemoryBatchRequest(Strict):
     memories: list[MemoryCreate] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class MemoryStored(BaseModel):
+class MemoryStored(Model):
     id: str
     status: str  # "stored" | "duplicate"
     tenant_id: str
 
 
-class BatchItemResult(BaseModel):
+class BatchItemResult(Model):
     id: str
     status: str
 
 
-class MemoryBatchResponse(BaseModel):
+class MemoryBatchResponse(Model):
     results: list[BatchItemResult]
     tenant_id: str
 
@@ -206,7 +212,7 @@ class MemoryUpdate(Strict):
     expires_at: Timestamp | None = None
 
 
-class Memory(BaseModel):
+class Memory(Model):
     id: str
     content: str
     role: str
@@ -219,7 +225,7 @@ class Memory(BaseModel):
     tenant_id: str
 
 
-class MemoryList(BaseModel):
+class MemoryList(Model):
     memories: list[Memory]
     next_cursor: str | None
 
@@ -249,7 +255,7 @@ class SearchRequest(Strict):
     filters: SearchFilters = Field(default_factory=SearchFilters)
 
 
-class SearchResult(BaseModel):
+class SearchResult(Model):
     id: str
     content: str
     score: float
@@ -260,7 +266,7 @@ class SearchResult(BaseModel):
     role: str
 
 
-class SearchResponse(BaseModel):
+class SearchResponse(Model):
     results: list[SearchResult]
     query_time_ms: float
 
@@ -268,7 +274,7 @@ class SearchResponse(BaseModel):
 # ---- entities, stats, admin ------------------------------------------------------------
 
 
-class Entity(BaseModel):
+class Entity(Model):
     name: str
     entity_type: str
     description: str
@@ -277,7 +283,7 @@ class Entity(BaseModel):
     last_seen_at: datetime
 
 
-class EntityLink(BaseModel):
+class EntityLink(Model):
     concept: str
     strength: float
     occurrences: int
@@ -287,13 +293,13 @@ class EntityDetail(Entity):
     links: list[EntityLink]
 
 
-class EntityList(BaseModel):
+class EntityList(Model):
     entities: list[Entity]
     limit: int
     offset: int
 
 
-class Stats(BaseModel):
+class Stats(Model):
     tenant_id: str
     entities: int
     messages: int
@@ -307,33 +313,33 @@ class KeyCreate(Strict):
     name: Annotated[str, Field(max_length=200), AfterValidator(_checked_text)] | None = None
 
 
-class KeyCreated(BaseModel):
+class KeyCreated(Model):
     api_key: str
     tenant_id: str
 
 
-class Tenant(BaseModel):
+class Tenant(Model):
     tenant_id: str
     name: str | None
     created_at: datetime
 
 
-class TenantList(BaseModel):
+class TenantList(Model):
     tenants: list[Tenant]
 
 
-class TenantErased(BaseModel):
+class TenantErased(Model):
     tenant_id: str
     erased: dict[str, int]
 
 
-class ImportResult(BaseModel):
+class ImportResult(Model):
     tenant_id: str
     imported: dict[str, int]
     skipped: dict[str, int]
 
 
-class HealthResponse(BaseModel):
+class HealthResponse(Model):
     status: str
     version: str
     uptime_seconds: float
