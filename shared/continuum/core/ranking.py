@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from continuum.core.text import normalize
 from continuum.models import LexicalStats, MemoryRecord
@@ -68,7 +68,11 @@ class Scored:
 
 
 def recency_score(created_at: datetime, now: datetime, half_life_days: float = 30.0) -> float:
-    age_days = max((now - created_at).total_seconds() / 86_400.0, 0.0)
+    # Ages are counted up to the end of the current UTC day, not to this second: scores
+    # then stay identical all day (a restart, a retry or a cache hit gives the same
+    # numbers) while memories keep their exact order by age.
+    day_end = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    age_days = max((day_end - created_at).total_seconds() / 86_400.0, 0.0)
     return 0.5 ** (age_days / half_life_days)
 
 
