@@ -106,8 +106,15 @@ for (const [target, source] of Object.entries(mounts)) {
   pyodide.FS.mkdirTree(target);
   pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: source }, target);
 }
+// waitUntil gets Python futures as borrowed proxies, destroyed when the call returns:
+// subscribe to them now (the runtime's patched waitUntil does the same).
 const pending = new Set();
-const cloudflareWorkers = { env, waitUntil: (promise) => pending.add(Promise.resolve(promise)) };
+function waitUntil(value) {
+  const promise = new Promise((resolve, reject) => value.then(resolve, reject));
+  pending.add(promise);
+  promise.catch((error) => log(`waitUntil task failed: ${error?.message ?? error}`)).finally(() => pending.delete(promise));
+}
+const cloudflareWorkers = { env, waitUntil };
 pyodide.registerJsModule("_pyodide_entrypoint_helper", {
   cloudflareWorkersModule: cloudflareWorkers,
   cloudflareSocketsModule: {},
@@ -128,7 +135,7 @@ log("worker module imported");
 
 // ---- HTTP ------------------------------------------------------------------------------------
 function context() {
-  return { waitUntil: (promise) => pending.add(Promise.resolve(promise)), passThroughOnException: () => {}, props: {} };
+  return { waitUntil, passThroughOnException: () => {}, props: {} };
 }
 
 async function toRequest(req, body) {
@@ -181,4 +188,5 @@ async function shutdown() {
   process.exit(0);
 }
 process.on("SIGTERM", shutdown);
+process.on("unhandledRejection", (error) => log(`unhandled rejection: ${error?.stack ?? error}`));
 process.on("SIGINT", shutdown);
