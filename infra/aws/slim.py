@@ -13,6 +13,7 @@ scripts, and dist-info files except METADATA and entry points (read by importlib
 from __future__ import annotations
 
 import compileall
+import py_compile
 import shutil
 import sys
 from pathlib import Path
@@ -41,7 +42,14 @@ def slim(root: Path) -> None:
         for path in root.glob(pattern):
             path.unlink()
     for top in root.iterdir():
-        if top.name in KEEP_SOURCES or top.name.endswith(".dist-info"):
+        if top.name in KEEP_SOURCES:
+            # The zip resets file times, so bytecode checked against the source's time would
+            # be ignored (and recompiled at every cold start): mark it valid unconditionally.
+            unchecked = py_compile.PycInvalidationMode.UNCHECKED_HASH
+            if not compileall.compile_dir(top, quiet=1, force=True, invalidation_mode=unchecked):
+                raise SystemExit(f"slim: compiling {top} failed")
+            continue
+        if top.name.endswith(".dist-info"):
             continue
         for cache in [top] if top.name == "__pycache__" else top.rglob("__pycache__"):
             shutil.rmtree(cache, ignore_errors=True)

@@ -39,6 +39,9 @@ class ContinuumPackage {
     const target = path.join(root, '.serverless', 'requirements-lambda.txt');
     fs.writeFileSync(target, `${path.join(wheels, wheel)}[${extras}]\n`);
     this.serverless.cli.log(`continuum-package: ${wheel} with extras [${extras}]`);
+    // The handlers' own bytecode too (Lambda cannot write __pycache__ at run time).
+    // unchecked-hash: the zip resets file times, so timestamp-checked bytecode would be ignored.
+    this.run(['-m', 'compileall', '-q', '--invalidation-mode', 'unchecked-hash', 'functions']);
   }
 
   slim() {
