@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -49,6 +51,13 @@ response = module.handler(event, Context())
 elapsed = time.perf_counter() - t
 assert response["statusCode"] < 300, response
 print("ELAPSED", elapsed)
+warm = []
+for _ in range(int(os.environ.get("BENCH_WARM", "0"))):
+    t = time.perf_counter()
+    module.handler(event, Context())
+    warm.append(time.perf_counter() - t)
+if warm:
+    print("WARM", sorted(warm)[len(warm) // 2])
 """
 
 REQUESTS = {
@@ -74,9 +83,32 @@ def event(method: str, path: str, body: object, key: str) -> dict:
     }  # fmt: skip
 
 
+# Public on-demand prices (USD, us-east-1 and eu-west-1, checked for the docs; re-check yours):
+LAMBDA_ARM_GB_SECOND = 0.0000133334  # arm64 compute, first 6 billion GB-s a month
+LAMBDA_REQUEST = 0.20 / 1e6
+HTTP_API_REQUEST = 1.00 / 1e6  # first 300 million a month
+
+
+def memory_sizes() -> dict[str, int]:
+    """memorySize of each function in serverless.yml."""
+    text = (REPO / "serverless.yml").read_text()
+    found = re.findall(r"^  (\w+):\n    handler: functions/\w+\.handler\n    memorySize: (\d+)", text, re.M)
+    return {name: int(size) for name, size in found}
+
+
+def cost_per_million(memory_mb: int, duration_s: float) -> float:
+    billed_ms = max(1, math.ceil(duration_s * 1000))
+    compute = memory_mb / 1024 * billed_ms / 1000 * LAMBDA_ARM_GB_SECOND
+    return (compute + LAMBDA_REQUEST + HTTP_API_REQUEST) * 1e6
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def _value(stdout: str, tag: str) -> float:
+    return float(next(line for line in stdout.splitlines() if line.startswith(tag)).split()[1])
 
 
 def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
@@ -86,8 +118,15 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, fl
     done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
-    wall = float(next(line for line in done.stdout.splitlines() if line.startswith("ELAPSED")).split()[1])
-    return wall, _children_cpu() - before
+    return _value(done.stdout, "ELAPSED"), _children_cpu() - before
+
+
+def warm_duration(command: list[str], env: dict[str, str], cwd: Path, requests: int) -> float:
+    done = subprocess.run(command, env={**env, "BENCH_WARM": str(requests)}, cwd=cwd, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return _value(done.stdout, "WARM")
 
 
 def load_note() -> str:
@@ -128,6 +167,10 @@ def main() -> None:
                 baseline.append(timed(base_cmd, env, code))
                 run_env = {**env, "BENCH_HANDLER": name, "BENCH_EVENT": json.dumps(event(method, path, body, admin))}
                 handlers[name].append(timed(handler_cmd, run_env, code))
+        warm = {}
+        for name, (method, path, body) in REQUESTS.items():
+            run_env = {**env, "BENCH_HANDLER": name, "BENCH_EVENT": json.dumps(event(method, path, body, admin))}
+            warm[name] = warm_duration(handler_cmd, run_env, code, 30)
     finally:
         drop_database(url)
     base = statistics.median(w for w, _ in baseline)
@@ -142,6 +185,13 @@ def main() -> None:
         cpu = statistics.median(c for _, c in samples)
         worst, worst_cpu = max(worst, wall / base), max(worst_cpu, cpu / base_cpu)
         print(f"{name:<10} {wall * 1000:>22.1f} ms {wall / base:>6.2f}x {cpu * 1000:>17.1f} ms {cpu / base_cpu:>6.2f}x")
+    sizes = memory_sizes()
+    print("\nwarm requests (median of 30 after the first, same process) and cost per million requests")
+    print("(Lambda arm64 compute at the function's memory + $0.20 Lambda requests + $1.00 HTTP API):")
+    for name, seconds in warm.items():
+        cost = cost_per_million(sizes[name], seconds)
+        cold = statistics.median(w for w, _ in handlers[name])
+        print(f"{name:<10} {seconds * 1000:>7.1f} ms at {sizes[name]:>4} MB  ${cost:.2f}  cold {cold * 1000:.0f} ms")
     for arch in ("arm64", "x86_64"):
         size = (builds / arch / "continuum.zip").stat().st_size
         print(f"artifact {arch}: {size / 1e6:.2f} MB zipped ({size} bytes)")

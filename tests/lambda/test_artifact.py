@@ -107,3 +107,11 @@ def test_artifact_smoke_imports_every_handler_and_serves(builds, deployment, tmp
     pydantic_file, fastapi_file, boto3_file = results["_origins"]
     assert pydantic_file.startswith(str(code)) and fastapi_file.startswith(str(code))
     assert boto3_file.startswith(str(runtime))
+
+
+def test_cfn_lint_passes_on_the_data_stack():
+    """infra/aws/data-stack.yml: VPC, Aurora Serverless v2 and RDS Proxy for network=aurora."""
+    stack = Path(artifact.REPO) / "infra" / "aws" / "data-stack.yml"
+    lint = Path(sys.executable).with_name("cfn-lint")
+    done = subprocess.run([str(lint), "--non-zero-exit-code", "warning", str(stack)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
