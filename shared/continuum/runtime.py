@@ -76,10 +76,43 @@ class Services:
         return Portability(self.engine)
 
     async def close(self) -> None:
+        if self.engine.indexer is not None:
+            await self.engine.indexer.close()
         await self.storage.close()
         for layer in (self.cache.local, self.cache.shared):
             if layer is not None:
                 await layer.close()
+
+
+def build_engine(
+    settings: Settings,
+    storage: Storage,
+    cache: ResultCache,
+    *,
+    clock: Clock,
+    cipher: ContentCipher,
+    metrics: Metrics,
+    single_process: bool,
+) -> MemoryEngine:
+    """The engine with its ranking settings and, when enabled, the embedding provider
+    and indexer (background where one process lives on, inline on serverless)."""
+    from continuum.core.retrieval import RankingConfig
+    from continuum.embeddings.factory import build_embedder
+
+    embedder = build_embedder(settings)
+    indexer = None
+    if embedder is not None:
+        from continuum.embeddings.indexer import EmbeddingIndexer
+
+        mode = settings.embedding_write
+        background = single_process if mode == "auto" else mode == "background"
+        indexer = EmbeddingIndexer(
+            storage, embedder, cipher, clock, background=background, on_indexed=cache.invalidate
+        )
+    return MemoryEngine(
+        storage, cache, clock=clock, cipher=cipher, metrics=metrics,
+        ranking=RankingConfig.from_settings(settings), embedder=embedder, indexer=indexer,
+    )  # fmt: skip
 
 
 def build_services(
@@ -109,7 +142,9 @@ def build_services(
     cache = ResultCache(local, shared_cache, ttl=settings.cache_ttl, metrics=metrics, prefix=settings.cache_prefix)
     key = parse_encryption_key(settings.encryption_key) if settings.encryption_key else None
     cipher = ContentCipher(key)
-    engine = MemoryEngine(storage, cache, clock=clock, cipher=cipher, metrics=metrics)
+    engine = build_engine(
+        settings, storage, cache, clock=clock, cipher=cipher, metrics=metrics, single_process=single_process
+    )
     return Services(
         settings=settings,
         storage=storage,

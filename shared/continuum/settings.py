@@ -165,6 +165,17 @@ class Settings:
     embedding_api_key: str | None = field(
         default=None, metadata=_meta("CONTINUUM_EMBEDDING_API_KEY", _parse_optional, secret=True)
     )
+    embedding_write: str = field(
+        default="auto",
+        metadata=_meta("CONTINUUM_EMBEDDING_WRITE", _parse_choice(("auto", "background", "inline"))),
+    )
+    vector_scan_limit: int = field(
+        default=50_000, metadata=_meta("CONTINUUM_VECTOR_SCAN_LIMIT", _parse_int(100, 10_000_000))
+    )
+    rank_lexical: bool = field(default=True, metadata=_meta("CONTINUUM_RANK_LEXICAL", _parse_bool))
+    rank_graph: bool = field(default=True, metadata=_meta("CONTINUUM_RANK_GRAPH", _parse_bool))
+    rank_context: bool = field(default=True, metadata=_meta("CONTINUUM_RANK_CONTEXT", _parse_bool))
+    rank_time: bool = field(default=True, metadata=_meta("CONTINUUM_RANK_TIME", _parse_bool))
     enable_federation: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_FEDERATION", _parse_bool))
     enable_webhooks: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_WEBHOOKS", _parse_bool))
     log_level: str = field(

@@ -6,13 +6,14 @@ import itertools
 import re
 import time
 from datetime import datetime
+from typing import Any
 
 from continuum.clock import Clock
 from continuum.core.caching import ResultCache
 from continuum.core.context import build_context
 from continuum.core.crypto import ContentCipher
 from continuum.core.extraction import Concept, concept_key, extract_concepts, extract_decisions
-from continuum.core.retrieval import RetrievalOptions, Retriever
+from continuum.core.retrieval import RankingConfig, RetrievalOptions, Retriever
 from continuum.core.text import analyze
 from continuum.errors import InvalidInput, NotFound
 from continuum.ids import IdGenerator, is_valid_id
@@ -26,7 +27,7 @@ from continuum.models import (
     MemoryRecord,
     MessageRecord,
 )
-from continuum.ports import Metrics, NullMetrics, Storage
+from continuum.ports import Embedder, Metrics, NullMetrics, Storage
 from continuum.schemas import (
     BatchItemResult,
     Entity,
@@ -84,6 +85,9 @@ class MemoryEngine:
         cipher: ContentCipher | None = None,
         metrics: Metrics | None = None,
         ids: IdGenerator | None = None,
+        ranking: RankingConfig | None = None,
+        embedder: Embedder | None = None,
+        indexer: Any = None,
     ) -> None:
         self.storage = storage
         self.cache = cache
@@ -91,7 +95,8 @@ class MemoryEngine:
         self.cipher = cipher or ContentCipher(None)
         self.metrics = metrics or NullMetrics()
         self.ids = ids or IdGenerator()
-        self.retriever = Retriever(storage, self.cipher)
+        self.retriever = Retriever(storage, self.cipher, ranking, embedder)
+        self.indexer = indexer  # embeds stored memories (continuum.embeddings.indexer), or None
         self._known_tenants: set[str] = set()
 
     # ---- helpers ----------------------------------------------------------------------
@@ -103,6 +108,17 @@ class MemoryEngine:
         if tenant_id not in self._known_tenants:
             await self.storage.ensure_tenant(tenant_id, None, now)
             self._known_tenants.add(tenant_id)
+
+    async def _embed_stored(
+        self, tenant_id: str, records: list[MemoryRecord], results: list[Any] | None = None
+    ) -> None:
+        """Hand newly stored memories (not duplicates) to the embedding indexer."""
+        if self.indexer is None:
+            return
+        if results is not None:
+            stored = {r.id for r in results if r.status == "stored"}
+            records = [r for r in records if r.id in stored]
+        await self.indexer.submit(tenant_id, records)
 
     def forget_tenant(self, tenant_id: str) -> None:
         self._known_tenants.discard(tenant_id)
@@ -236,6 +252,7 @@ class MemoryEngine:
             ),
         )
         await self.cache.invalidate(tenant_id)
+        await self._embed_stored(tenant_id, memories, outcome.results)
         self.metrics.memories_stored(sum(1 for r in outcome.results if r.status == "stored"))
         self.metrics.concepts_extracted(len(mentions))
         return LearnResponse(
@@ -254,6 +271,8 @@ class MemoryEngine:
             cached["query_time_ms"] = round((time.perf_counter() - started) * 1000, 3)
             return RecallResponse.model_validate(cached)
         now = self._now()
+        if self.indexer is not None:
+            self.indexer.touch(tenant_id)
         retrieval = await self.retriever.retrieve(
             tenant_id,
             request.message,
@@ -359,6 +378,7 @@ class MemoryEngine:
         ]
         results = await self.storage.insert_memories(tenant_id, records, now)
         await self.cache.invalidate(tenant_id)
+        await self._embed_stored(tenant_id, records, results)
         self.metrics.memories_stored(sum(1 for r in results if r.status == "stored"))
         return MemoryBatchResponse(
             results=[BatchItemResult(id=r.id, status=r.status) for r in results], tenant_id=tenant_id
@@ -404,6 +424,8 @@ class MemoryEngine:
         if record is None:
             raise NotFound(f"memory {memory_id} not found")
         await self.cache.invalidate(tenant_id)
+        if request.content is not None:
+            await self._embed_stored(tenant_id, [record])
         return self.to_memory(record)
 
     async def delete_memory(self, tenant_id: str, memory_id: str) -> None:
@@ -415,7 +437,7 @@ class MemoryEngine:
 
     async def search(self, tenant_id: str, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
-        if request.mode is SearchMode.semantic:
+        if request.mode is SearchMode.semantic and self.retriever.embedder is None:
             raise InvalidInput(
                 "mode: 'semantic' needs embeddings; set CONTINUUM_ENABLE_EMBEDDINGS=true "
                 "and CONTINUUM_EMBEDDING_PROVIDER"
@@ -425,11 +447,18 @@ class MemoryEngine:
         if cached is not None:
             cached["query_time_ms"] = round((time.perf_counter() - started) * 1000, 3)
             return SearchResponse.model_validate(cached)
+        if self.indexer is not None:
+            self.indexer.touch(tenant_id)
         retrieval = await self.retriever.retrieve(
             tenant_id,
             request.query,
             _filters(request.filters),
-            RetrievalOptions(limit=request.limit, use_graph=request.mode is SearchMode.hybrid),
+            RetrievalOptions(
+                limit=request.limit,
+                use_graph=request.mode is SearchMode.hybrid,
+                use_lexical=request.mode is not SearchMode.semantic,
+                use_dense=request.mode is not SearchMode.lexical,
+            ),
             self._now(),
         )
         response = SearchResponse(

@@ -71,8 +71,8 @@ class RankingConfig:
     dense_floor: float = 0.1
     graph_term_weight: float = 0.35
     second_hop: float = 0.5
-    context_weight: float = 0.35
-    time_boost: float = 0.15
+    context_weight: float = 0.7
+    time_boost: float = 0.2
     recency_weight: float = 0.02
 
     @classmethod

@@ -33,6 +33,7 @@ log = logging.getLogger("continuum.embeddings")
 
 BATCH_SIZE = 64
 BACKFILL_BATCH = 256
+CLOSE_GRACE = 5.0
 
 
 @dataclass
@@ -74,7 +75,10 @@ class EmbeddingIndexer:
         if not memories:
             return
         if not self.background:
-            await self._index(tenant_id, list(memories))
+            stored = await self._index(tenant_id, list(memories))
+            if stored and tenant_id not in self._checked:  # first write here: catch up a little
+                self._checked.add(tenant_id)
+                await self.backfill(tenant_id, limit=self.batch_size)
             return
         queue = self._ensure_worker()
         for memory in memories:
@@ -117,6 +121,10 @@ class EmbeddingIndexer:
         return self._queue.qsize() if self._queue is not None else 0
 
     async def close(self) -> None:
+        """Finish queued work for up to CLOSE_GRACE seconds; the rest is back-filled later."""
+        if self._queue is not None and self._worker is not None and not self._worker.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), CLOSE_GRACE)
         for task in [self._worker, *self._backfills]:
             if task is not None and not task.done():
                 task.cancel()

@@ -68,7 +68,8 @@ class LocalEmbedder:
                         ) from exc
                     path = self.model_path or default_model_path()
                     model = SentenceTransformer(path, device="cpu")
-                    self.dimensions = int(model.get_sentence_embedding_dimension() or self.dimensions)
+                    size = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+                    self.dimensions = int(size() or self.dimensions)
                     self._model = model
         return self._model
 

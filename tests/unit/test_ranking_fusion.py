@@ -1,0 +1,66 @@
+"""The ranking pieces: scaling, fusion, conversation-context smoothing, time awareness."""
+
+from __future__ import annotations
+
+import pytest
+
+from continuum.core.ranking import asks_for_time, fuse, mentions_time, scaled, smooth
+
+
+def test_scaled_puts_the_best_at_one_and_clips_below_the_floor():
+    assert scaled({"a": 2.0, "b": 1.0, "c": 0.0}) == {"a": 1.0, "b": 0.5, "c": 0.0}
+    values = scaled({"a": 0.6, "b": 0.35, "c": 0.05}, floor=0.1)
+    assert values["a"] == pytest.approx(1.0) and values["b"] == pytest.approx(0.5) and values["c"] == 0.0
+    assert scaled({"a": 0.05}, floor=0.1) == {"a": 0.0}
+    assert scaled({}) == {}
+
+
+def test_fuse_is_a_weighted_sum_where_missing_counts_zero():
+    fused = fuse([({"a": 1.0, "b": 0.5}, 1.0), ({"b": 1.0, "c": 0.4}, 0.5)], ["a", "b", "c"])
+    assert fused == pytest.approx({"a": 1.0, "b": 1.0, "c": 0.2})
+
+
+def test_smoothing_lifts_the_turn_next_to_a_match():
+    base = {"question": 1.0, "answer": 0.0, "far": 0.1}
+    neighbours = {"answer": ["question"], "question": ["answer"]}
+    out = smooth(base, neighbours, 0.7)
+    assert out["answer"] == pytest.approx(0.7)
+    assert out["question"] == pytest.approx(1.0)  # its neighbour adds nothing
+    assert out["far"] == pytest.approx(0.1)  # no neighbours known: unchanged
+    assert smooth(base, neighbours, 0.0) == base
+
+
+def test_smoothing_takes_the_best_neighbour_not_the_sum():
+    base = {"mid": 0.0, "left": 0.4, "right": 0.6}
+    out = smooth(base, {"mid": ["left", "right"]}, 0.5)
+    assert out["mid"] == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("When did Caroline go to the support group?", True),
+        ("What year did they move?", True),
+        ("How long has she had her friends?", True),
+        ("how many years ago was the wedding", True),
+        ("What did Caroline research?", False),
+        ("Where did Melanie camp?", False),
+    ],
+)
+def test_time_questions_are_recognised(query, expected):
+    assert asks_for_time(query) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I went to a support group yesterday", True),
+        ("We moved here 4 years ago", True),
+        ("Last weekend we went camping", True),
+        ("Back in 2019 I ran a marathon", True),
+        ("Caroline (1:56 pm on 8 May, 2023): I love painting", False),  # a timestamp is not an event time
+        ("The transgender stories were inspiring", False),
+    ],
+)
+def test_texts_that_place_events_in_time(text, expected):
+    assert mentions_time(text) is expected
