@@ -4,11 +4,14 @@ Used by tests/lambda/test_artifact.py and bench/coldstart.py."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import os
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,9 +33,23 @@ def lambda_python() -> str:
     raise RuntimeError("Python 3.12 not found: set LAMBDA_PYTHON (see .ci/setup.d/40-lambda.sh)")
 
 
+@contextlib.contextmanager
+def _exclusive() -> Iterator[None]:
+    """One build at a time per checkout: osls works in the shared .serverless/ directory."""
+    BUILD.mkdir(exist_ok=True)
+    with open(BUILD / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def package(arch: str, *, stage: str = "test") -> Path:
     """`npx osls package` for one architecture; returns the directory holding the zip and
     the CloudFormation templates."""
+    with _exclusive():
+        return _package(arch, stage)
+
+
+def _package(arch: str, stage: str) -> Path:
     out = BUILD / arch
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "LAMBDA_PYTHON": lambda_python()}
@@ -54,13 +71,18 @@ def unzip(zip_path: Path, target: Path) -> Path:
 def runtime_boto3(python: str) -> Path:
     """boto3 alone in a directory (what the Lambda Python runtime provides beside the code)."""
     target = BUILD / "runtime-boto3"
-    if not (target / "boto3").is_dir():
-        shutil.rmtree(target, ignore_errors=True)
-        subprocess.run(  # noqa: S603
-            [python, "-m", "pip", "install", "--quiet", "--target", str(target), "boto3"],
-            check=True, timeout=600,
-        )
+    with _exclusive():
+        if not (target / "boto3").is_dir():
+            _install_boto3(python, target)
     return target
+
+
+def _install_boto3(python: str, target: Path) -> None:
+    shutil.rmtree(target, ignore_errors=True)
+    subprocess.run(  # noqa: S603
+        [python, "-m", "pip", "install", "--quiet", "--target", str(target), "boto3"],
+        check=True, timeout=600,
+    )
 
 
 def isolated_command(python: str, code_dir: Path, runtime_dir: Path, script: str) -> list[str]:

@@ -89,12 +89,13 @@ def is_valid_tenant_id(value: str) -> bool:
 
 
 class Model(BaseModel):
-    # Validators are built on first use, not at import: a Lambda function or Worker that
-    # serves one route group then builds only the models its routes use (cold start).
+    # Response models build their validators on first use, not at import: a Lambda function
+    # or Worker serving one route group builds only those its routes use (cold start).
+    # Request bodies (Strict) stay eager: FastAPI warns about deferred body models.
     model_config = ConfigDict(defer_build=True)
 
 
-class Strict(Model):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
