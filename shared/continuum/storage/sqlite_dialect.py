@@ -102,27 +102,22 @@ def _link_from_row(row: Row) -> LinkRecord:
 
 
 def _metadata_clause(metadata: dict[str, Any]) -> tuple[str, list[Any]]:
-    """Exact top-level matches, with JSON types respected (1 is not true, "1" is not 1)."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for key, value in metadata.items():
-        path = "$." + json.dumps(key)
-        if value is None:
-            clauses.append("json_type(metadata, ?) = 'null'")
-            params.append(path)
-        elif isinstance(value, bool):
-            clauses.append("json_type(metadata, ?) = ?")
-            params += [path, "true" if value else "false"]
-        elif isinstance(value, int | float):
-            clauses.append("json_type(metadata, ?) IN ('integer', 'real') AND json_extract(metadata, ?) = ?")
-            params += [path, path, value]
-        elif isinstance(value, str):
-            clauses.append("json_type(metadata, ?) = 'text' AND json_extract(metadata, ?) = ?")
-            params += [path, path, value]
-        else:
-            clauses.append("json_extract(metadata, ?) = json(?)")
-            params += [path, _json(value)]
-    return " AND ".join(clauses), params
+    """Exact top-level matches, with JSON types respected (1 is not true, "1" is not 1).
+
+    The whole filter is ONE JSON parameter, read with json_each: D1 binds at most 100
+    parameters per statement, and a JSON number keeps integers beyond 2**53 exact where a
+    number bound through JavaScript would not. A key missing from a memory never matches.
+    """
+    path = "'$.' || json_quote(f.key)"
+    kind, value = f"json_type(metadata, {path})", f"json_extract(metadata, {path})"
+    match = (
+        f"CASE f.type WHEN 'null' THEN {kind} = 'null' WHEN 'true' THEN {kind} = 'true' "
+        f"WHEN 'false' THEN {kind} = 'false' WHEN 'text' THEN {kind} = 'text' AND {value} = f.value "
+        f"WHEN 'integer' THEN {kind} IN ('integer', 'real') AND {value} = f.value "
+        f"WHEN 'real' THEN {kind} IN ('integer', 'real') AND {value} = f.value "
+        f"ELSE {value} = json(f.value) END"
+    )
+    return f"NOT EXISTS (SELECT 1 FROM json_each(?) AS f WHERE NOT coalesce({match}, 0))", [_json(metadata)]
 
 
 def _filter_clause(filters: MemoryFilters, prefix: str = "") -> tuple[str, list[Any]]:
