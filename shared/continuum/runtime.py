@@ -93,13 +93,15 @@ def build_engine(
     cipher: ContentCipher,
     metrics: Metrics,
     single_process: bool,
+    bindings: dict[str, Any] | None = None,
 ) -> MemoryEngine:
     """The engine with its ranking settings and, when enabled, the embedding provider
-    and indexer (background where one process lives on, inline on serverless)."""
+    and indexer (background where one process lives on, inline on serverless).
+    `bindings` are runtime handles a provider needs (a Worker's Workers AI binding: `ai`)."""
     from continuum.core.retrieval import RankingConfig
     from continuum.embeddings.factory import build_embedder
 
-    embedder = build_embedder(settings)
+    embedder = build_embedder(settings, **(bindings or {}))
     indexer = None
     if embedder is not None:
         from continuum.embeddings.indexer import EmbeddingIndexer
@@ -124,6 +126,7 @@ def build_services(
     clock: Clock | None = None,
     single_process: bool = True,
     d1_binding: Any = None,
+    bindings: dict[str, Any] | None = None,
 ) -> Services:
     """Assemble the services.
 
@@ -143,7 +146,8 @@ def build_services(
     key = parse_encryption_key(settings.encryption_key) if settings.encryption_key else None
     cipher = ContentCipher(key)
     engine = build_engine(
-        settings, storage, cache, clock=clock, cipher=cipher, metrics=metrics, single_process=single_process
+        settings, storage, cache, clock=clock, cipher=cipher, metrics=metrics, single_process=single_process,
+        bindings=bindings,
     )
     return Services(
         settings=settings,

@@ -61,9 +61,11 @@ class WorkerApp:
         if self.settings.storage_backend == "d1" and db is None:
             raise SettingsError(f"CONTINUUM_STORAGE=d1 needs a D1 binding named {D1_BINDING} (wrangler.toml)")
         self.metrics = IsolateMetrics()
+        ai = binding(env, AI_BINDING)
         self.services: Services = build_services(
-            self.settings, d1_binding=db, metrics=self.metrics, single_process=False
-        )
+            self.settings, d1_binding=db, metrics=self.metrics, single_process=False,
+            bindings={"ai": ai} if ai is not None else None,
+        )  # fmt: skip
         middleware: list[tuple[Any, dict[str, Any]]] = []
         if self.services.cache.shared is not None:
             from continuum.api.idempotency import IdempotencyMiddleware
