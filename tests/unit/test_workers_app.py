@@ -194,3 +194,17 @@ def test_workers_ai_is_selected_by_settings_and_needs_the_binding():
     with pytest.raises(SettingsError, match=r"\[ai\] binding"):
         build_embedder(settings)
 
+
+
+async def test_the_worker_embeds_through_its_ai_binding(d1):
+    ai = FakeAi()
+    env = {"DB": d1, "AI": ai, "CONTINUUM_API_KEY": ADMIN, "CONTINUUM_ENABLE_EMBEDDINGS": "true",
+           "CONTINUUM_EMBEDDING_PROVIDER": "workers-ai", "CONTINUUM_EMBEDDING_WRITE": "inline"}  # fmt: skip
+    app = worker.worker_app(env)
+    assert isinstance(app, worker.WorkerApp)
+    assert isinstance(app.services.engine.retriever.embedder, WorkersAiEmbedder)
+    async with client_for(app.asgi) as client:
+        assert (await client.post("/v1/memories", json={"content": "edge memory"})).status_code == 201
+        found = await client.post("/v1/search", json={"query": "edge", "mode": "semantic"})
+    assert found.status_code == 200, found.text
+    assert ai.calls, "the Workers AI binding was never called"
