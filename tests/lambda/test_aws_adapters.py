@@ -93,19 +93,36 @@ def test_unreachable_store_is_a_clear_error_without_values(monkeypatch):
         SecretsLoader({"CONTINUUM_SECRETS_SOURCE": "ssm"})
 
 
-def test_handler_never_logs_secret_values(deployment, capsys):
+def test_handler_never_logs_secret_values(deployment):
+    """Every record the core logs during a request, formatted by the Powertools formatter."""
+    import io
+
     from functions import health
 
     from .support import LambdaContext, event
 
-    logging.getLogger("continuum").setLevel(logging.DEBUG)
+    core = logging.getLogger("continuum")
+    learn = __import__("functions.learn", fromlist=["handler"])
+    for warm in (health, learn):  # each handler sets the logger up on its first invocation
+        warm.handler(event("v2", "GET", "/v1/health"), LambdaContext("continuum-test-health"))
+    stream = io.StringIO()
+    capture = logging.StreamHandler(stream)
+    capture.setFormatter(core.handlers[0].formatter)
+    core.addHandler(capture)
+    level = core.level
+    core.setLevel(logging.DEBUG)
     try:
         health.handler(event("v2", "GET", "/v1/health"), LambdaContext("continuum-test-health"))
+        learn.handler(event("v1", "POST", "/v1/learn", headers={"x-api-key": deployment.admin_key},
+                            body={"user_message": "secret check", "ai_response": "ok"}), LambdaContext())  # fmt: skip
     finally:
-        logging.getLogger("continuum").setLevel(logging.WARNING)
-    out = capsys.readouterr()
+        core.removeHandler(capture)
+        core.setLevel(level)
+    text = stream.getvalue()
+    assert '"message":"request"' in text and '"function_request_id"' in text and '"cold_start"' in text
+    assert '"tenant_id":"default"' in text
     for value in (deployment.admin_key, deployment.jwt_secret, deployment.postgres_url):
-        assert value not in out.out and value not in out.err
+        assert value not in text
 
 
 def _store(moto, table):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import secrets
 
 import pytest
@@ -188,3 +189,50 @@ def test_idempotency_key_is_scoped_by_tenant(deployment):
     assert [a[0] for a in answers] == [201, 201]
     assert answers[0][2]["tenant_id"] != answers[1][2]["tenant_id"]
     assert "idempotent-replayed" not in answers[1][1]
+
+
+def test_tracing_wraps_the_handler_when_enabled(deployment):
+    from continuum.aws.handler import LambdaHandler
+
+    handler = LambdaHandler("health", environ={**deployment.env, "CONTINUUM_TRACING": "true"})
+    status, _, body = answer(handler(event("v2", "GET", "/v1/health"), LambdaContext("continuum-test-health")))
+    assert status == 200 and body["checks"]["database"] == "ok"
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.getMessage()} {getattr(record, 'error', '')}")
+
+
+@pytest.fixture
+def lambda_log():
+    records = _Records()
+    logger = logging.getLogger("continuum.lambda")
+    logger.addHandler(records)
+    yield records.lines
+    logger.removeHandler(records)
+
+
+def test_feature_missing_from_the_package_is_a_clear_configuration_error(deployment, monkeypatch, lambda_log):
+    from continuum.aws import handler as wiring
+
+    monkeypatch.setattr(wiring, "_PACKAGED", (("tracing", "no_such_module_here", "CONTINUUM_TRACING=true", "x"),))
+    handler = wiring.LambdaHandler("health", environ={**deployment.env, "CONTINUUM_TRACING": "true"})
+    status, _, body = answer(handler(event("v1", "GET", "/v1/health"), LambdaContext("continuum-test-health")))
+    assert status == 500 and body["error"]["code"] == "misconfigured"
+    assert deployment.admin_key not in json.dumps(body)
+    assert any("CONTINUUM_TRACING=true needs no_such_module_here" in line for line in lambda_log), lambda_log
+
+
+def test_bad_setting_is_a_500_naming_nothing_secret(deployment, lambda_log):
+    from continuum.aws.handler import LambdaHandler
+
+    handler = LambdaHandler("health", environ={**deployment.env, "CONTINUUM_CACHE_TTL": "soon"})
+    status, _, body = answer(handler(event("v2", "GET", "/v1/health"), LambdaContext("continuum-test-health")))
+    assert status == 500 and body["error"]["code"] == "misconfigured"
+    assert any("CONTINUUM_CACHE_TTL" in line for line in lambda_log), lambda_log
+    assert not any(deployment.admin_key in line for line in lambda_log)

@@ -125,6 +125,7 @@ class LambdaHandler:
     def _build(self, settings: Settings, fingerprint: str) -> _Instance:
         from mangum import Mangum
 
+        _check_packaged(settings)
         metrics = self._metrics
 
         async def factory() -> Services:
@@ -145,12 +146,35 @@ class LambdaHandler:
         app = create_app(
             settings, factory=factory, routers=self.routers, metrics=metrics, middleware=middleware
         )
-        call: Callable[[Event, Any], Event] = Mangum(app, lifespan="off", text_mime_types=TEXT_TYPES)
+        adapter = Mangum(app, lifespan="off", text_mime_types=TEXT_TYPES)
+
+        def call(event: Event, context: Any) -> Event:
+            return adapter(event, context)
+
         if settings.tracing:
             from aws_lambda_powertools import Tracer
 
             call = Tracer(service="continuum", patch_modules=["botocore", "httpx"]).capture_lambda_handler(call)
         return _Instance(fingerprint, settings, call, app.state.provider.close)
+
+
+# Optional features whose packages the default artifact leaves out (size): the setting,
+# the module it needs, and the serverless.yml extras that bring it.
+_PACKAGED = (
+    ("encryption_key", "cryptography", "CONTINUUM_ENCRYPTION_KEY", "encryption"),
+    ("tracing", "aws_xray_sdk", "CONTINUUM_TRACING=true", "lambda-tracing"),
+)
+
+
+def _check_packaged(settings: Settings) -> None:
+    import importlib.util
+
+    for attribute, module, setting, extra in _PACKAGED:
+        if getattr(settings, attribute) and importlib.util.find_spec(module) is None:
+            raise SettingsError(
+                f"{setting} needs {module} in the package: deploy with "
+                f"--param extras=lambda,postgres,upstash,{extra}"
+            )
 
 
 def lambda_handler_for(group: str) -> LambdaHandler:
