@@ -208,3 +208,24 @@ async def test_the_worker_embeds_through_its_ai_binding(d1):
         found = await client.post("/v1/search", json={"query": "edge", "mode": "semantic"})
     assert found.status_code == 200, found.text
     assert ai.calls, "the Workers AI binding was never called"
+
+
+def test_encryption_needs_a_cryptography_build(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "cryptography" else real(name, *a)
+    )
+    with pytest.raises(SettingsError, match="CONTINUUM_ENCRYPTION_KEY needs the cryptography package"):
+        settings_from_env({"CONTINUUM_ENCRYPTION_KEY": "a" * 64})
+
+
+async def test_a_failing_start_answers_500_without_details(d1, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("secret-looking detail")
+
+    monkeypatch.setattr(worker, "build_services", broken)
+    async with client_for(worker.asgi_app({"DB": d1})) as client:
+        response = await client.get("/v1/health")
+    assert response.status_code == 500 and "secret-looking" not in response.text

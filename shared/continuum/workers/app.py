@@ -92,6 +92,9 @@ def worker_app(env: Any) -> WorkerApp | MisconfiguredApp:
         except SettingsError as exc:
             log.error("settings error: %s", exc)
             _current = MisconfiguredApp(str(exc))
+        except Exception:
+            log.exception("the Worker could not start")
+            _current = MisconfiguredApp("the Worker could not start; its logs say why")
     return _current
 
 

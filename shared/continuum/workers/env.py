@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +56,11 @@ def settings_from_env(env: Any) -> Settings:
     for name, reason in _UNSUPPORTED.items():
         if environ.get(name):
             raise SettingsError(f"{name} is set but cannot be used in a Worker: {reason}")
+    if settings.encryption_key and importlib.util.find_spec("cryptography") is None:
+        raise SettingsError(
+            "CONTINUUM_ENCRYPTION_KEY needs the cryptography package, which PyPI has no Pyodide wheel of: "
+            "vendor a Pyodide build of it into python_modules to encrypt at rest on Workers"
+        )
     return settings
 
 
