@@ -3,7 +3,13 @@
 # - initdb/pg_ctl of the system PostgreSQL, for the private clusters the fault tests crash;
 # - the `postgres` OS user to run them as (PostgreSQL refuses to run as root);
 # - redis-server/redis-cli on PATH, for the private Redis the fault tests stop;
-# - pgserver's PostgreSQL 16 + pgvector binaries (installed by the dev extra).
+# - pgserver's PostgreSQL 16 + pgvector binaries (installed by the dev extra);
+# - PgBouncer (transaction pooling), to prove the adapter is safe behind such poolers.
+if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then
+  echo "installing pgbouncer"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null \
+    || { echo "could not install pgbouncer (Debian package)" >&2; exit 1; }
+fi
 PG_BIN="${TEST_PG_BIN:-/usr/lib/postgresql/15/bin}"
 for tool in initdb pg_ctl postgres; do
   [ -x "$PG_BIN/$tool" ] || { echo "missing $PG_BIN/$tool (PostgreSQL server binaries; set TEST_PG_BIN)" >&2; exit 1; }

@@ -14,6 +14,7 @@ CONTRACT_STORAGES / CONTRACT_CACHES (comma-separated names) select a subset.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import os
@@ -27,7 +28,7 @@ from pathlib import Path
 from continuum.cache.memory import InProcessCache
 from continuum.ports import Cache, Storage
 from continuum.settings import Settings
-from tests.support.pg import REDIS_URL, delete_redis_keys, free_port, temporary_database
+from tests.support.pg import REDIS_URL, PgBouncer, delete_redis_keys, free_port, temporary_database
 
 StorageFactory = Callable[[], AbstractAsyncContextManager[Storage]]
 CacheFactory = Callable[[], AbstractAsyncContextManager[Cache]]
@@ -102,9 +103,37 @@ def _postgres(serverless: bool) -> StorageFactory:
     return factory
 
 
+_bouncer: PgBouncer | None = None
+
+
+def _through_pgbouncer(url: str) -> str:
+    """The same database, reached through a transaction-mode PgBouncer (started once)."""
+    global _bouncer
+    if _bouncer is None:
+        _bouncer = PgBouncer().start()
+        atexit.register(_bouncer.stop)
+    return _bouncer.url(url.rpartition("/")[2])
+
+
+@contextlib.asynccontextmanager
+async def pgbouncer_storage() -> AsyncIterator[Storage]:
+    from continuum.storage.postgres import PostgresStorage
+
+    with temporary_database("continuum_contract") as url:
+        settings = Settings(postgres_url=_through_pgbouncer(url), postgres_pool_size=2, postgres_max_overflow=3)
+        storage = PostgresStorage(settings)
+        try:
+            await storage.connect()
+            await storage.migrate()
+            yield storage
+        finally:
+            await storage.close()
+
+
 register_storage("sqlite", sqlite_storage)
 register_storage("postgres", _postgres(serverless=False))
 register_storage("postgres-serverless", _postgres(serverless=True))
+register_storage("postgres-pgbouncer", pgbouncer_storage)
 
 
 # ---- caches -----------------------------------------------------------------------------

@@ -121,8 +121,13 @@ class PrivateCluster:
             env["LD_LIBRARY_PATH"] = str(self.lib_dir)
         return subprocess.run(
             [str(self.bin_dir / args[0]), *args[1:]],
-            check=check, capture_output=True, text=True, env=env, cwd=self.root, **_as_postgres_user(),
-        )  # fmt: skip
+            check=check,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=self.root,
+            **_as_postgres_user(),
+        )
 
     def init(self) -> PrivateCluster:
         self._run(
@@ -165,3 +170,71 @@ def pgvector_cluster() -> PrivateCluster:
     if not (base / "bin" / "postgres").exists():
         raise RuntimeError(f"pgserver's PostgreSQL binaries are missing under {base}")
     return PrivateCluster(bin_dir=base / "bin", lib_dir=base / "lib")
+
+
+@dataclass
+class PgBouncer:
+    """A real PgBouncer in *transaction* pooling mode in front of a PostgreSQL server
+    (the mode of RDS Proxy, Neon and Supabase poolers): server connections are shared
+    between clients transaction by transaction, and this version (1.18) keeps no
+    prepared statements, so any session state or server-side prepare would break."""
+
+    target_host: str = "127.0.0.1"
+    target_port: int = 5432
+    port: int = 0
+    pool_size: int = 4
+    proc: subprocess.Popen | None = None
+
+    def __post_init__(self) -> None:
+        self.port = self.port or free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="continuum-pgbouncer-"))
+
+    def url(self, database: str, user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+    def start(self, timeout: float = 15.0) -> PgBouncer:
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        (self.root / "userlist.txt").write_text('"postgres" ""\n')
+        (self.root / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"* = host={self.target_host} port={self.target_port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {self.root / 'userlist.txt'}\n"
+            f"pool_mode = transaction\nmax_client_conn = 200\ndefault_pool_size = {self.pool_size}\n"
+            f"logfile = {self.root / 'pgbouncer.log'}\npidfile = {self.root / 'pgbouncer.pid'}\n"
+            "ignore_startup_parameters = extra_float_digits,options\n"
+        )
+        ids = _as_postgres_user()
+        if ids:
+            os.chown(self.root, ids["user"], ids["group"])  # type: ignore[arg-type]
+            for path in self.root.iterdir():
+                os.chown(path, ids["user"], ids["group"])  # type: ignore[arg-type]
+        self.proc = subprocess.Popen(
+            [binary, str(self.root / "pgbouncer.ini")],
+            cwd=self.root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **ids,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                log = (self.root / "pgbouncer.log").read_text() if (self.root / "pgbouncer.log").exists() else ""
+                raise RuntimeError(f"pgbouncer exited with {self.proc.returncode}: {log[-2000:]}")
+            with (
+                contextlib.suppress(psycopg.OperationalError),
+                psycopg.connect(self.url("postgres"), connect_timeout=2),
+            ):
+                return self
+            time.sleep(0.1)
+        raise TimeoutError("pgbouncer did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.root, ignore_errors=True)

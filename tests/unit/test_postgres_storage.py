@@ -349,3 +349,38 @@ def test_cli_init_use_postgres_then_migrate_then_use(database: str, tmp_path: ob
         assert conn.execute("SELECT count(*) FROM memories WHERE tenant_id = 'cli'").fetchone()[0] == 2
         digest = hashlib.sha256(b"x").hexdigest()
         assert conn.execute("SELECT count(*) FROM api_keys WHERE key_hash = %s", (digest,)).fetchone()[0] == 0
+
+
+async def test_concurrent_work_through_a_transaction_mode_pooler(database: str) -> None:
+    """Many client connections over one server connection (PgBouncer, transaction mode):
+    the adapter works; a client that prepares statements on the server does not."""
+    from tests.support.pg import PgBouncer
+
+    bouncer = PgBouncer(pool_size=1).start()
+    url = bouncer.url(database.rpartition("/")[2])
+    storage = PostgresStorage(Settings(postgres_url=url, postgres_pool_size=4, postgres_max_overflow=4))
+    try:
+        await storage.connect()
+        await storage.migrate()
+
+        async def one(n: int) -> None:
+            await storage.insert_memories("t", [memory("t", f"pooled note {n} about tides")], NOW)
+            await storage.lexical_candidates("t", ["tide"], MemoryFilters(), limit=5, now=NOW)
+            await storage.counts("t")
+
+        await asyncio.gather(*(one(n) for n in range(40)))
+        assert (await storage.counts("t")).memories == 40
+
+        # the control: server-side prepared statements break behind this pooler
+        clients = [await psycopg.AsyncConnection.connect(url, autocommit=True, prepare_threshold=0) for _ in range(2)]
+        try:
+            with pytest.raises(psycopg.errors.DuplicatePreparedStatement):
+                for _ in range(3):
+                    for client in clients:
+                        await client.execute("SELECT count(*) FROM memories WHERE tenant_id = %s", ("t",))
+        finally:
+            for client in clients:
+                await client.close()
+    finally:
+        await storage.close()
+        bouncer.stop()
