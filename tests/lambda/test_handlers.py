@@ -236,3 +236,26 @@ def test_bad_setting_is_a_500_naming_nothing_secret(deployment, lambda_log):
     assert status == 500 and body["error"]["code"] == "misconfigured"
     assert any("CONTINUUM_CACHE_TTL" in line for line in lambda_log), lambda_log
     assert not any(deployment.admin_key in line for line in lambda_log)
+
+
+def test_rotated_secret_is_picked_up_by_a_warm_instance(deployment):
+    from continuum.aws.handler import LambdaHandler
+
+    from .support import boto3_client
+
+    path = f"/continuum/rot{secrets.token_hex(3)}"
+    ssm = boto3_client("ssm", deployment.moto)
+    ssm.put_parameter(Name=f"{path}/POSTGRES_URL", Value=deployment.postgres_url, Type="SecureString")
+    first, second = "rot-first-" + secrets.token_hex(8), "rot-second-" + secrets.token_hex(8)
+    ssm.put_parameter(Name=f"{path}/CONTINUUM_API_KEY", Value=first, Type="SecureString")
+    handler = LambdaHandler("admin", environ={**deployment.env, "CONTINUUM_SECRETS_PATH": path,
+                                              "CONTINUUM_SECRETS_MAX_AGE": "0"})  # fmt: skip
+
+    def tenants(key: str) -> int:
+        headers = {"x-api-key": key}
+        return answer(handler(event("v2", "GET", "/v1/tenants", headers=headers), LambdaContext()))[0]
+
+    assert tenants(first) == 200
+    ssm.put_parameter(Name=f"{path}/CONTINUUM_API_KEY", Value=second, Type="SecureString", Overwrite=True)
+    assert tenants(first) == 401
+    assert tenants(second) == 200

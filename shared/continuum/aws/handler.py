@@ -110,10 +110,10 @@ class LambdaHandler:
     def _current(self) -> _Instance:
         if self._loader is None:
             self._loader = SecretsLoader(self.environ)
-        settings, fingerprint = self._loader.load()
         current = self._instance
-        if current is not None and current.fingerprint == fingerprint:
-            return current
+        if current is not None and current.fingerprint == self._loader.fingerprint():
+            return current  # the warm path: secrets from the cache, settings as built
+        settings, fingerprint = self._loader.load()
         if current is not None:
             log.info("secrets changed: rebuilding services")
             self._loop.run_until_complete(current.close())

@@ -85,11 +85,16 @@ class SecretsLoader:
             raise SettingsError(f"{self.source} secret {self.path} must hold a JSON object of secrets")
         return {name: str(values[name]) for name in SECRET_NAMES if values.get(name) not in (None, "")}
 
+    def fingerprint(self) -> str:
+        """Changes when a secret does (the store is asked again after max_age seconds)."""
+        return _digest({**self.environ, **self.fetch()})
+
     def load(self) -> tuple[Settings, str]:
-        """Settings with secrets applied, and a fingerprint that changes when a secret does."""
-        secrets = self.fetch()
-        merged = {**self.environ, **secrets}
-        fingerprint = hashlib.sha256(
-            "\0".join(f"{name}={merged.get(name, '')}" for name in SECRET_NAMES).encode()
-        ).hexdigest()
-        return load_settings(merged, read_files=False), fingerprint
+        """Settings with secrets applied, and their fingerprint."""
+        merged = {**self.environ, **self.fetch()}
+        return load_settings(merged, read_files=False), _digest(merged)
+
+
+def _digest(values: Mapping[str, str]) -> str:
+    text = "\0".join(f"{name}={values.get(name, '')}" for name in SECRET_NAMES)
+    return hashlib.sha256(text.encode()).hexdigest()
