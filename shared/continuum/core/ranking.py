@@ -42,12 +42,14 @@ def bm25(
         for term, weight in query_weights.items()
     }
     scores = []
+    items = list(weights.items())
     for terms in documents:
-        counts = Counter(terms)
+        # Queries have a few terms and memories a few dozen: counting each query
+        # term in the list is faster than building a Counter per document.
         norm = K1 * (1.0 - B + B * len(terms) / average)
         score = 0.0
-        for term, weight in weights.items():
-            tf = counts.get(term)
+        for term, weight in items:
+            tf = terms.count(term) if isinstance(terms, list) else Counter(terms)[term]
             if tf:
                 score += weight * tf * (K1 + 1.0) / (tf + norm)
         scores.append(score)

@@ -51,6 +51,7 @@ from continuum.ports import Embedder, Storage
 log = logging.getLogger("continuum.retrieval")
 
 MAX_NGRAM = 3
+POSTINGS_BUDGET = 20_000
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,15 @@ class RankingConfig:
     context: bool = True
     time: bool = True
     recency: bool = True
-    candidates: int = 300
+    candidates: int = 150
     dense_candidates: int = 100
     vector_scan_limit: int = 50_000
-    context_anchors: int = 60
+    context_anchors: int = 20
     lexical_weight: float = 1.0
     dense_weight: float = 1.0
     dense_floor: float = 0.1
     graph_term_weight: float = 0.35
+    hub_share: float = 0.05
     second_hop: float = 0.5
     context_weight: float = 0.7
     time_boost: float = 0.2
@@ -117,6 +119,7 @@ class _Pool:
     """Candidates by id, with what each signal knows about them."""
 
     memories: dict[str, MemoryRecord] = field(default_factory=dict)
+    bm25: dict[str, float] = field(default_factory=dict)
     cosine: dict[str, float] = field(default_factory=dict)
     neighbours: dict[str, list[str]] = field(default_factory=dict)
 
@@ -141,17 +144,24 @@ class Retriever:
     # ---- graph ------------------------------------------------------------------------
 
     async def _concepts(
-        self, tenant_id: str, text: str, max_concepts: int
+        self, tenant_id: str, text: str, max_concepts: int, doc_count: int
     ) -> tuple[list[EntityRecord], list[LinkRecord]]:
+        """The query's known concepts, and the links of the specific ones.
+
+        A hub (a concept in more than `hub_share` of the tenant's memories, such as the
+        user's own name) says little about what is asked: like a stopword, it is shown
+        but not expanded.
+        """
         keys = list(dict.fromkeys([c.key for c in extract_concepts(text)] + _ngram_keys(text)))
         matched = await self.storage.find_entities(tenant_id, keys[:400])
         if not matched:
             return [], []
         matched.sort(key=lambda e: (-e.mention_count, e.key))
         matched = matched[:max_concepts]
-        links = await self.storage.entity_links(
-            tenant_id, [e.key for e in matched], limit=max_concepts * 3
-        )
+        specific = [e.key for e in matched if e.mention_count <= max(self.config.hub_share * doc_count, 2)]
+        if not specific:
+            return matched, []
+        links = await self.storage.entity_links(tenant_id, specific, limit=max_concepts * 3)
         return matched, links
 
     async def _graph_terms(
@@ -237,20 +247,23 @@ class Retriever:
             concepts: list[EntityRecord] = []
             links: list[LinkRecord] = []
             related: dict[str, tuple[float, str]] = {}
+            stats = LexicalStats(0, 0, {})
+            if weights or use_graph:
+                stats = await self.storage.lexical_stats(tenant_id, list(weights))
             if use_graph:
-                concepts, links = await self._concepts(tenant_id, text, options.max_concepts)
+                concepts, links = await self._concepts(tenant_id, text, options.max_concepts, stats.doc_count)
                 if links:
                     related = await self._graph_terms(tenant_id, concepts, links, options.max_concepts)
+                new_terms = [t for t in related if t not in weights]
                 for term, (weight, _) in related.items():
                     if weight > weights.get(term, 0.0):
                         weights[term] = weight
+                if new_terms:
+                    more = await self.storage.lexical_stats(tenant_id, new_terms)
+                    stats.document_frequency.update(more.document_frequency)
 
             pool = _Pool()
-            stats = LexicalStats(0, 0, {})
-            present: list[str] = []
-            if weights:
-                stats = await self.storage.lexical_stats(tenant_id, list(weights))
-                present = [t for t in weights if stats.document_frequency.get(t)]
+            present = [t for t in weights if stats.document_frequency.get(t)]
             if present:
                 candidate_terms = self._candidate_terms(present, weights, stats.document_frequency, stats.doc_count)
                 pool.add(
@@ -282,7 +295,7 @@ class Retriever:
         weights = {t: weights[t] for t in present}
         base, lexical = self._base_scores(pool, weights, stats)
         if config.context and config.context_weight > 0:
-            anchors = sorted(base, key=lambda k: (-base[k], k))[: config.context_anchors]
+            anchors = sorted(base, key=lambda k: (-base[k], k))[: max(config.context_anchors, options.limit)]
             near = await self.storage.neighbours_many(
                 tenant_id, [pool.memories[k] for k in anchors], filters, window=1, now=now
             )
@@ -300,10 +313,11 @@ class Retriever:
 
         temporal = config.time and config.time_boost > 0 and asks_for_time(text)
         concept_terms = self._concept_terms(concepts, related)
+        # Time and recency move a score by at most a fifth: only the head can reach the top.
+        head = sorted((k for k, v in final.items() if v > 0), key=lambda k: (-final[k], k))
         scored: list[Scored] = []
-        for key, score in final.items():
-            if score <= 0:
-                continue
+        for key in head[: options.limit * 3 + 30]:
+            score = final[key]
             memory = pool.memories[key]
             item = Scored(memory=memory, score=score, lexical=lexical.get(key, 0.0))
             item.semantic = pool.cosine.get(key, 0.0)
@@ -327,8 +341,10 @@ class Retriever:
         keys = list(pool.memories)
         lexical: dict[str, float] = {}
         if weights:
-            raw = bm25(weights, [pool.memories[k].terms for k in keys], stats)
-            lexical = scaled(dict(zip(keys, raw, strict=True)))
+            new = [k for k in keys if k not in pool.bm25]
+            raw = bm25(weights, [pool.memories[k].terms for k in new], stats)
+            pool.bm25.update(zip(new, raw, strict=True))
+            lexical = scaled(pool.bm25)
         signals = [(lexical, self.config.lexical_weight)]
         if pool.cosine:
             signals.append((scaled(pool.cosine, self.config.dense_floor), self.config.dense_weight))
@@ -338,10 +354,18 @@ class Retriever:
     def _candidate_terms(
         present: Sequence[str], weights: dict[str, float], df: dict[str, int], doc_count: int
     ) -> list[str]:
-        # Very common terms add little to BM25 but flood the candidate list.
+        # Very common terms add little to BM25 but flood the candidate list; and in a
+        # big tenant the index should rank a bounded number of postings: the rarest
+        # terms are taken until POSTINGS_BUDGET (the rarest one always).
         ranked = sorted(present, key=lambda t: (df[t], t))
         rare = [t for t in ranked if df[t] <= max(doc_count * 0.2, 50)]
-        chosen = rare if rare else ranked[:3]
+        chosen: list[str] = []
+        postings = 0
+        for term in rare if rare else ranked[:3]:
+            if chosen and postings + df[term] > POSTINGS_BUDGET:
+                break
+            chosen.append(term)
+            postings += df[term]
         return sorted(chosen, key=lambda t: (-weights[t], df[t]))[:64]
 
     def _concept_terms(

@@ -31,7 +31,7 @@ from continuum.ports import Embedder, Storage
 
 log = logging.getLogger("continuum.embeddings")
 
-BATCH_SIZE = 64
+BATCH_SIZE = 256  # the local model sorts a batch by length: big batches pad less
 BACKFILL_BATCH = 256
 CLOSE_GRACE = 5.0
 

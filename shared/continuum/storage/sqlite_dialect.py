@@ -412,7 +412,7 @@ class SqliteDialectStorage:
                 (
                     msg.id, tenant_id, msg.instance_id, msg.session_id, msg.user_message,
                     msg.ai_response, msg.thinking, _json(msg.metadata), to_iso(msg.created_at),
-                ),  # fmt: skip
+                ),
             )
         )
         for memory in _first_of_each_id(write.memories, existing):
@@ -431,7 +431,8 @@ class SqliteDialectStorage:
                 (
                     "INSERT INTO attention_links (tenant_id, concept_a, concept_b, strength, occurrences, "
                     "created_at, updated_at) SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-                    "?, 1, ?, ? FROM json_each(?) WHERE true ON CONFLICT (tenant_id, concept_a, concept_b) DO UPDATE SET "
+                    "?, 1, ?, ? FROM json_each(?) WHERE true "
+                    "ON CONFLICT (tenant_id, concept_a, concept_b) DO UPDATE SET "
                     "strength = strength + excluded.strength * (1.0 - strength), "
                     "occurrences = occurrences + 1, updated_at = excluded.updated_at",
                     (tenant_id, write.link_increment, now, now, _json(pairs)),
@@ -445,7 +446,7 @@ class SqliteDialectStorage:
                     (
                         decision.id, tenant_id, decision.instance_id, decision.session_id,
                         decision.message_id, decision.decision, to_iso(decision.created_at),
-                    ),  # fmt: skip
+                    ),
                 )
             )
         await self.db.run_batch(statements)
@@ -499,7 +500,7 @@ class SqliteDialectStorage:
                 (
                     current.content, current.content_hash, current.search_terms, current.role,
                     _json(current.metadata), _opt_time(current.expires_at), to_iso(now), tenant_id, memory_id,
-                ),  # fmt: skip
+                ),
             )
         )
         await self.db.run_batch(statements)
@@ -606,7 +607,7 @@ class SqliteDialectStorage:
             (
                 tenant_id, scope_value, memory.id, to_iso(now), window,
                 tenant_id, scope_value, memory.id, to_iso(now), window,
-            ),  # fmt: skip
+            ),
         )
         return sorted((memory_from_row(r) for r in rows), key=lambda m: m.id)
 
@@ -836,7 +837,7 @@ def _import_statement(tenant_id: str, kind: str, row: Any) -> Statement:
             (
                 row.id, tenant_id, row.instance_id, row.session_id, row.user_message, row.ai_response,
                 row.thinking, _json(row.metadata), to_iso(row.created_at),
-            ),  # fmt: skip
+            ),
         )
     if kind == "decision":
         return (
@@ -845,7 +846,7 @@ def _import_statement(tenant_id: str, kind: str, row: Any) -> Statement:
             (
                 row.id, tenant_id, row.instance_id, row.session_id, row.message_id, row.decision,
                 to_iso(row.created_at),
-            ),  # fmt: skip
+            ),
         )
     if kind == "entity":
         return (
@@ -857,7 +858,7 @@ def _import_statement(tenant_id: str, kind: str, row: Any) -> Statement:
             (
                 tenant_id, row.key, row.name, row.entity_type, row.description, row.mention_count,
                 to_iso(row.created_at), to_iso(row.last_seen_at),
-            ),  # fmt: skip
+            ),
         )
     if kind == "link":
         return (
@@ -868,6 +869,6 @@ def _import_statement(tenant_id: str, kind: str, row: Any) -> Statement:
             (
                 tenant_id, row.concept_a, row.concept_b, row.strength, row.occurrences,
                 to_iso(row.created_at), to_iso(row.updated_at),
-            ),  # fmt: skip
+            ),
         )
     raise ValueError(f"unknown export kind {kind!r}")
