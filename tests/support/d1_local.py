@@ -1,7 +1,8 @@
 """The REAL local D1 of wrangler (miniflare/workerd), as a Python D1 binding.
 
-`tests/workers/d1_bridge.mjs` opens the D1 binding of a wrangler config through
-`getPlatformProxy()` and answers JSON lines. `LocalD1` offers the binding's API
+`tests/workers/d1_bridge.mjs` opens the D1 binding of a wrangler config the way wrangler
+does for local development (miniflare, persisted like `--persist-to DIR`) and answers JSON
+lines; each call runs D1's own JS API inside workerd. `LocalD1` offers the binding's API
 (`prepare().bind().all()/first()/run()/raw()`, `batch()`, `exec()`) over it, so the
 D1 adapter runs unchanged against the real D1 engine. Values cross the way they cross
 in Pyodide: `None` is JavaScript `undefined`, `JS_NULL` is `null`.
@@ -80,7 +81,8 @@ class _Statement:
 
 
 class LocalD1:
-    """One bridge process, one local D1 database persisted under `state_dir`."""
+    """One bridge process, one local D1 database persisted under `state_dir` (the directory
+    `wrangler d1 migrations apply --local --persist-to` uses)."""
 
     def __init__(self, state_dir: str | Path | None = None, *, config: Path = CONFIG) -> None:
         self._owned = state_dir is None
@@ -89,7 +91,7 @@ class LocalD1:
         self._next = 0
         env = {**os.environ, "WRANGLER_SEND_METRICS": "false", "CI": "true"}
         self.proc = subprocess.Popen(
-            [node_binary(), str(BRIDGE), "--config", str(config), "--persist", str(self.state_dir)],
+            [node_binary(), str(BRIDGE), "--config", str(config), "--persist-to", str(self.state_dir)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, env=env, cwd=str(config.parent),
         )  # fmt: skip

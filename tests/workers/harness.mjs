@@ -1,5 +1,5 @@
 // The offline stand-in for `wrangler dev`: the real Worker entry (wrangler/src/worker.py) in
-// Pyodide on Node, with wrangler's real local D1 (getPlatformProxy), served over HTTP.
+// Pyodide on Node, with wrangler's real local D1 (miniflare/workerd), served over HTTP.
 //
 //   node harness.mjs --port 8787 --persist-to DIR [--config wrangler.toml]
 //                    [--python-modules DIR] [--src DIR] [--test-scheduled]
@@ -10,6 +10,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { D1Database, startD1Gateway } from "./d1_gateway.mjs";
 import { REPO, WRANGLER_DIR, importPackage } from "./deps.mjs";
 
 const { values: args } = parseArgs({
@@ -26,29 +27,7 @@ const { values: args } = parseArgs({
 const started = Date.now();
 const log = (message) => process.stderr.write(`[harness +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 
-// ---- bindings: real local D1 from wrangler, wrapped in classes named as in workerd -----------
-// The workers SDK picks its conversions by constructor name (D1Database, KvNamespace, Ai).
-class D1PreparedStatement {
-  constructor(inner) { this.inner = inner; }
-  bind(...values) { return new D1PreparedStatement(this.inner.bind(...values)); }
-  first(column) { return column === undefined ? this.inner.first() : this.inner.first(column); }
-  all() { return this.inner.all(); }
-  run() { return this.inner.run(); }
-  raw(options) { return this.inner.raw(options); }
-}
-class D1Database {
-  constructor(inner) { this.inner = inner; }
-  prepare(sql) { return new D1PreparedStatement(this.inner.prepare(sql)); }
-  batch(statements) { return this.inner.batch(Array.from(statements, (s) => s.inner ?? s)); }
-  exec(sql) { return this.inner.exec(sql); }
-}
-class KvNamespace {
-  constructor(inner) { this.inner = inner; }
-  get(...a) { return this.inner.get(...a); }
-  put(...a) { return this.inner.put(...a); }
-  delete(...a) { return this.inner.delete(...a); }
-  list(...a) { return this.inner.list(...a); }
-}
+// ---- bindings: wrangler's real local D1 (see d1_gateway.mjs), vars, a Workers AI stand-in ----
 // There is no local Workers AI. This stand-in answers the embedding models' shape
 // ({shape, data}) with deterministic hashed bag-of-words vectors, so the Worker's
 // Workers AI path runs end to end; its numbers say nothing about a real model.
@@ -72,32 +51,20 @@ class Ai {
 
 const persistTo = args["persist-to"];
 if (!persistTo) throw new Error("--persist-to DIR is required (the same directory `wrangler d1 migrations apply --persist-to` used)");
-const { getPlatformProxy } = await importPackage("wrangler");
-const proxy = await getPlatformProxy({
-  configPath: args.config,
-  persist: { path: path.join(persistTo, "v3") },
-  envFiles: [],
-  remoteBindings: false,
-});
-const env = {};
-for (const [name, value] of Object.entries(proxy.env)) {
-  const kind = value?.constructor?.name;
-  if (typeof value === "string") env[name] = value;
-  else if (value && typeof value.prepare === "function" && typeof value.batch === "function") env[name] = new D1Database(value);
-  else if (value && typeof value.getWithMetadata === "function") env[name] = new KvNamespace(value);
-  else if (kind !== undefined) env[name] = value;
-}
+const gateway = await startD1Gateway({ configPath: args.config, persistTo });
+const env = { ...gateway.vars };
+for (const name of gateway.d1Names) env[name] = new D1Database(gateway, name);
 env.AI = new Ai();
 for (const [name, value] of Object.entries(process.env)) {
   if (name.startsWith("CONTINUUM_") || name.startsWith("UPSTASH_REDIS_REST_")) env[name] = value;
 }
-log(`platform proxy ready: ${Object.keys(env).filter((k) => typeof env[k] !== "string").join(", ")} bindings`);
+log(`local D1 ready: ${Object.keys(env).filter((k) => typeof env[k] !== "string").join(", ")} bindings`);
 
 // ---- Pyodide with the vendored modules and stand-ins for the runtime-only JS modules ---------
 const pyodideModule = await importPackage("pyodide");
 const loadPyodide = pyodideModule.loadPyodide ?? pyodideModule.default.loadPyodide;
 const pyodide = await loadPyodide({
-  stdout: (line) => process.stdout.write(line + "\n"),
+  stdout: (line) => process.stderr.write(line + "\n"),  // stdout carries only the READY line
   stderr: (line) => process.stderr.write(line + "\n"),
 });
 const mounts = { "/session/python_modules": args["python-modules"], "/session/metadata": args.src, "/session/harness": path.join(REPO, "tests", "workers") };
@@ -184,7 +151,7 @@ process.stdout.write(`READY ${base}\n`);
 async function shutdown() {
   server.close();
   await Promise.allSettled([...pending]);
-  await proxy.dispose();
+  await gateway.dispose();
   process.exit(0);
 }
 process.on("SIGTERM", shutdown);

@@ -92,7 +92,7 @@ async def test_wrangler_migrations_are_what_the_adapter_expects(served):
     _, state, proc = served
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(timeout=30)
-    local = LocalD1(state / "d1" / "v3")
+    local = LocalD1(state / "d1")
     try:
         storage = D1Storage(local)
         assert await storage.pending_migrations() == []
