@@ -172,10 +172,12 @@ class D1Executor:
 
     def _statement(self, sql: str, params: Sequence[Any]) -> Any:
         check_parameters(sql, params)
-        statement = self.binding.prepare(sql)
-        if params:
-            statement = statement.bind(*[self.js.param(p) for p in params])
-        return statement
+        values = [self.js.param(p) for p in params]  # our refusals (TypeError, ValueError) stay ours
+        try:
+            statement = self.binding.prepare(sql)
+            return statement.bind(*values) if values else statement
+        except Exception as exc:  # D1 validates at bind() (D1_TYPE_ERROR)
+            raise _translate(exc) from exc
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         statement = self._statement(sql, params)
