@@ -217,3 +217,22 @@ async def test_storage_round_trip_with_nulls_and_expiry():
     assert await storage.get_memory("t2", record.id, now) is None  # another tenant sees nothing
     assert await storage.purge_expired(now + timedelta(seconds=2)) == 1
     assert (await storage.counts("t1")).memories == 0
+
+
+async def test_large_metadata_filters_stay_under_the_parameter_limit():
+    """Filters of any size are one JSON parameter (they were 2-3 per key)."""
+    from continuum.models import MemoryFilters
+
+    storage = D1Storage(D1Database())
+    await storage.migrate()
+    now = datetime.now(UTC)
+    metadata = {f"k{i}": i for i in range(80)} | {"big": 2**53 + 1}
+    record = MemoryRecord(
+        id="01M0000000000000000000000C", tenant_id="t1", content="tagged", content_hash="h2", search_terms="tagged",
+        role="user", instance_id="i", session_id="s", metadata=metadata, created_at=now, updated_at=now,
+    )  # fmt: skip
+    await storage.insert_memories("t1", [record], now)
+    found = await storage.list_memories("t1", MemoryFilters(metadata=metadata), before_id=None, limit=10, now=now)
+    assert [m.id for m in found] == [record.id]
+    other = metadata | {"big": 2**53}
+    assert await storage.list_memories("t1", MemoryFilters(metadata=other), before_id=None, limit=10, now=now) == []
