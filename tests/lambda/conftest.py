@@ -59,7 +59,12 @@ def deployment(moto: MotoServer, postgres_url: str) -> Iterator[Deployment]:
         "CONTINUUM_IDEMPOTENCY_TABLE": table, "CONTINUUM_LOG_LEVEL": "WARNING",
         "POWERTOOLS_SERVICE_NAME": "continuum", "POWERTOOLS_METRICS_NAMESPACE": "Continuum",
     }  # fmt: skip
-    saved = {k: os.environ.get(k) for k in env}
+    # As on Lambda, the functions see only their own configuration: variables of the test
+    # run itself (e.g. CONTINUUM_E2E_TARGETS) would be rejected as unknown settings.
+    stray = [k for k in os.environ if k.startswith(("CONTINUUM_", "POSTGRES_", "REDIS_", "UPSTASH_")) and k not in env]
+    saved = {k: os.environ.get(k) for k in [*env, *stray]}
+    for key in stray:
+        del os.environ[key]
     os.environ.update(env)
     from functions import migrate
 
