@@ -20,4 +20,11 @@ wrangler/vendor
 .venv/bin/python -c "import pysqlite3.dbapi2" 2>/dev/null || .venv/bin/python -m pip install -q "pysqlite3-binary>=0.5.4"
 .venv/bin/python -c "import pysqlite3.dbapi2 as s; assert s.sqlite_version_info >= (3, 45)" \
   || { echo "pysqlite3-binary (a current SQLite for the D1 stand-in) is missing" >&2; exit 1; }
+# The deploy package, offline; tests/workers/test_deploy.py checks it against the size limit.
+workers_dist="$(mktemp -d)"
+(cd wrangler && PATH="$(dirname "$PWD/../$workers_node"):$PATH" WRANGLER_SEND_METRICS=false \
+  "../$workers_node" node_modules/wrangler/bin/wrangler.js deploy --dry-run --outdir "$workers_dist" 2>&1) \
+  | grep -E "Total Upload" | sed 's/^/workers: wrangler deploy --dry-run: /' \
+  || { echo "wrangler deploy --dry-run failed" >&2; rm -rf "$workers_dist"; exit 1; }
+rm -rf "$workers_dist"
 echo "workers: wrangler $wrangler_version, node $("$workers_node" --version), pyodide $(sed -n 's/.*"version": "\(.*\)".*/\1/p' wrangler/node_modules/pyodide/package.json | head -n1)"
