@@ -177,16 +177,18 @@ def reference_rrf(conversations: dict[str, Any], *rankings: dict[str, list[list[
 # ---- CONTINUUM over HTTP -----------------------------------------------------------------
 
 
-def _wait_embedded(client: httpx.Client, headers: dict[str, str], last: dict[str, Any], timeout: float = 900) -> None:
+def _wait_embedded(
+    client: httpx.Client, headers: dict[str, str], content: str, memory_id: str, timeout: float = 1800
+) -> None:
     """Until the last stored memory is found by vector alone (the indexer works in order)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = client.post(
-            "/v1/search", json={"query": last["content"], "limit": 1, "mode": "semantic"}, headers=headers
+            "/v1/search", json={"query": content, "limit": 10, "mode": "semantic"}, headers=headers
         ).json()
-        if body.get("results") and body["results"][0]["metadata"].get("dia_id") == last["metadata"]["dia_id"]:
+        if any(r["id"] == memory_id for r in body.get("results", [])):
             return
-        time.sleep(0.02)
+        time.sleep(0.05)
     raise TimeoutError("embeddings did not finish")
 
 
@@ -216,14 +218,19 @@ def run(
                 key.raise_for_status()
                 headers = {"X-API-Key": key.json()["api_key"]}
             started = time.perf_counter()
+            last: tuple[str, str] | None = None
             for start in range(0, len(memories), 1000):
-                response = client.post(
-                    "/v1/memories/batch", json={"memories": memories[start : start + 1000]}, headers=headers
-                )
+                chunk = memories[start : start + 1000]
+                response = client.post("/v1/memories/batch", json={"memories": chunk}, headers=headers)
                 response.raise_for_status()
-                stored += sum(1 for r in response.json()["results"] if r["status"] == "stored")
-            if embeddings:
-                _wait_embedded(client, headers, memories[-1])
+                results = response.json()["results"]
+                stored += sum(1 for r in results if r["status"] == "stored")
+                last = next(
+                    ((m["content"], r["id"]) for m, r in zip(chunk[::-1], results[::-1], strict=True)
+                     if r["status"] == "stored"), last,
+                )  # fmt: skip
+            if embeddings and last is not None:
+                _wait_embedded(client, headers, *last)
             ingest_seconds += time.perf_counter() - started
             for question in questions:
                 began = time.perf_counter()

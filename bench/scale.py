@@ -1,16 +1,16 @@
 """Recall at scale: one tenant with a million memories on PostgreSQL.
 
 1. A throwaway database is created (through --postgres-admin-url) and migrated.
-2. One tenant is filled with --memories synthetic conversation-like memories (the
-   engine's batch call, 1000 per batch, as POST /v1/memories/batch does) plus one real
-   LoCoMo conversation (the protocol's turns), so there is something to find.
-3. `continuum serve` runs on that database; --queries POST /v1/recall and POST /v1/search
-   calls go through HTTP, and the LoCoMo conversation's questions measure recall@10
-   among the million distractors.
+2. One tenant gets one real LoCoMo conversation (the protocol's turns), then is filled
+   with synthetic conversation-like memories (bench/storage.py's corpus; the engine's
+   batch call, 1000 per batch, as POST /v1/memories/batch does) up to each size.
+3. At each size `continuum serve` runs on that database; --queries POST /v1/recall and
+   POST /v1/search calls go through HTTP, and the LoCoMo conversation's questions
+   measure recall@10 among the distractors.
 4. The database is dropped (unless --keep).
 
-    .venv/bin/python bench/scale.py --memories 1000000            # about an hour here
-    .venv/bin/python bench/scale.py --memories 20000 --queries 100  # a quick look
+    .venv/bin/python bench/scale.py --memories 100000,300000,1000000   # measured at each size
+    .venv/bin/python bench/scale.py --memories 20000 --queries 100     # a quick look
 
 Embeddings are off: embedding a million texts with the local model on this 2-core
 machine would take hours; the lexical path is what a million-row tenant exercises.
@@ -42,37 +42,47 @@ from storage import Corpus
 TENANT = "scale"
 
 
-async def fill(url: str, count: int, conversation: list[dict[str, Any]], seed: int) -> dict[str, float]:
-    """Synthetic memories, with the real conversation stored half-way through."""
-    services = build_services(Settings(postgres_url=url, cache_enabled=False, log_level="WARNING"))
-    engine = services.engine
-    corpus = Corpus(seed=seed)
-    started = time.perf_counter()
-    done = 0
-    planted = False
-    try:
-        await services.storage.connect()
-        await services.storage.migrate()
-        while done < count:
-            if not planted and done >= count // 2:
-                for start in range(0, len(conversation), 1000):
-                    chunk = [MemoryCreate(**m) for m in conversation[start : start + 1000]]
-                    await engine.store_batch(TENANT, MemoryBatchRequest(memories=chunk))
-                planted = True
-            size = min(1000, count - done)
-            batch = [MemoryCreate(content=corpus.sentence(), session_id=f"s{(done + i) // 50}") for i in range(size)]
+class Loader:
+    """Fills the tenant step by step: synthetic memories, the real conversation first."""
+
+    def __init__(self, url: str, conversation: list[dict[str, Any]], seed: int) -> None:
+        self.services = build_services(Settings(postgres_url=url, cache_enabled=False, log_level="WARNING"))
+        self.conversation = conversation
+        self.corpus = Corpus(seed=seed)
+        self.synthetic = 0
+        self.seconds = 0.0
+
+    async def open(self) -> None:
+        await self.services.storage.connect()
+        await self.services.storage.migrate()
+        engine = self.services.engine
+        for start in range(0, len(self.conversation), 1000):
+            chunk = [MemoryCreate(**m) for m in self.conversation[start : start + 1000]]
+            await engine.store_batch(TENANT, MemoryBatchRequest(memories=chunk))
+
+    async def fill_to(self, count: int) -> dict[str, float]:
+        engine = self.services.engine
+        started = time.perf_counter()
+        added = 0
+        while self.synthetic < count:
+            size = min(1000, count - self.synthetic)
+            batch = [
+                MemoryCreate(content=self.corpus.sentence(), session_id=f"s{(self.synthetic + i) // 50}")
+                for i in range(size)
+            ]
             await engine.store_batch(TENANT, MemoryBatchRequest(memories=batch))
-            done += size
-            if done % 50_000 == 0:
-                rate = done / (time.perf_counter() - started)
-                print(f"  stored {done:,} ({rate:,.0f}/s)", file=sys.stderr, flush=True)
-        if not planted:
-            await engine.store_batch(TENANT, MemoryBatchRequest(memories=[MemoryCreate(**m) for m in conversation]))
-        counts = await services.storage.counts(TENANT)
-    finally:
-        await services.close()
-    seconds = time.perf_counter() - started
-    return {"memories": counts.memories, "load_seconds": seconds, "load_per_second": count / seconds}
+            self.synthetic += size
+            added += size
+            if self.synthetic % 50_000 == 0:
+                rate = added / (time.perf_counter() - started)
+                print(f"  stored {self.synthetic:,} ({rate:,.0f}/s)", file=sys.stderr, flush=True)
+        seconds = time.perf_counter() - started
+        self.seconds += seconds
+        counts = await self.services.storage.counts(TENANT)
+        return {"memories": counts.memories, "load_per_second": added / seconds if seconds else 0.0}
+
+    async def close(self) -> None:
+        await self.services.close()
 
 
 def measure(url: str, admin_key: str, queries: list[str], questions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -105,48 +115,60 @@ def measure(url: str, admin_key: str, queries: list[str], questions: list[dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--memories", type=int, default=1_000_000)
-    parser.add_argument("--queries", type=int, default=300, help="recall and search calls each")
+    parser.add_argument("--memories", default="1000000",
+                        help="tenant sizes, ascending, comma-separated: measured at each (e.g. 100000,1000000)")
+    parser.add_argument("--queries", type=int, default=300, help="recall and search calls each, per size")
     parser.add_argument("--postgres-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     default_locomo = Path(__file__).resolve().parents[2] / "shared/bench/locomo/26.json"
     parser.add_argument("--locomo", type=Path, default=default_locomo, help="The conversation planted among them.")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", action="store_true", help="Keep the database (its URL is printed).")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--json", type=Path, help="Write the figures here (after each size).")
     args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.memories.split(","))
 
     conversation, questions = load_conversation(args.locomo)
     name = f"continuum_scale_{secrets.token_hex(4)}"
     with psycopg.connect(args.postgres_admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = args.postgres_admin_url.rpartition("/")[0] + "/" + name
+    loader = Loader(url, conversation, args.seed)
+    loop = asyncio.new_event_loop()
+    results: list[dict[str, Any]] = []
     try:
-        loaded = asyncio.run(fill(url, args.memories, conversation, args.seed))
-        corpus = Corpus(seed=args.seed + 1)
-        asked = [corpus.query() for _ in range(args.queries)]
-        env = {"POSTGRES_URL": url, "CONTINUUM_CACHE_ENABLED": "false"}
-        with local_server(env) as (server_url, admin_key):
-            measured = measure(server_url, admin_key, asked, questions)
+        loop.run_until_complete(loader.open())
+        for size in sizes:
+            loaded = loop.run_until_complete(loader.fill_to(size))
+            corpus = Corpus(seed=args.seed + size)
+            asked = [corpus.query() for _ in range(args.queries)]
+            env = {"POSTGRES_URL": url, "CONTINUUM_CACHE_ENABLED": "false"}
+            with local_server(env) as (server_url, admin_key):
+                measured = measure(server_url, admin_key, asked, questions)
+            results.append({"size": size, **loaded, **measured})
+            report(results, args.queries, len(questions), args.locomo.stem)
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2))
     finally:
+        loop.run_until_complete(loader.close())
+        loop.close()
         if not args.keep:
             with psycopg.connect(args.postgres_admin_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         else:
             print(f"kept {url}", file=sys.stderr)
 
-    rows = [
-        [kind, f"{loaded['memories']:,}", m["server_p50_ms"], m["server_p95_ms"], m["client_p50_ms"],
-         m["client_p95_ms"]]
-        for kind, m in (("recall", measured["recall"]), ("search", measured["search"]))
-    ]  # fmt: skip
-    print(f"\nOne tenant on PostgreSQL: {loaded['memories']:,} memories, loaded at "
-          f"{loaded['load_per_second']:,.0f}/s ({loaded['load_seconds']:.0f} s); {args.queries} queries each, "
-          "result cache off\n")  # fmt: skip
-    print(table(["call", "memories", "server p50 ms", "server p95 ms", "client p50 ms", "client p95 ms"], rows))
-    print(f"LoCoMo conversation {args.locomo.stem} among them: recall@10 {measured['locomo_recall@10']:.3f} "
-          f"over {len(questions)} questions")  # fmt: skip
-    if args.json:
-        args.json.write_text(json.dumps({"load": loaded, **measured}, indent=2))
+
+def report(results: list[dict[str, Any]], queries: int, questions: int, conversation: str) -> None:
+    rows = []
+    for r in results:
+        for kind in ("recall", "search"):
+            m = r[kind]
+            rows.append([kind, f"{r['memories']:,}", m["server_p50_ms"], m["server_p95_ms"], m["client_p50_ms"],
+                         m["client_p95_ms"], r["locomo_recall@10"], r["load_per_second"]])  # fmt: skip
+    print(f"\nOne tenant on PostgreSQL, {queries} queries per call and size, result cache off; "
+          f"LoCoMo conversation {conversation} ({questions} questions) planted among the memories\n")  # fmt: skip
+    print(table(["call", "memories", "server p50 ms", "server p95 ms", "client p50 ms", "client p95 ms",
+                 "LoCoMo R@10", "load/s"], rows), flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -143,26 +143,25 @@ class Retriever:
 
     # ---- graph ------------------------------------------------------------------------
 
-    async def _concepts(
-        self, tenant_id: str, text: str, max_concepts: int, doc_count: int
-    ) -> tuple[list[EntityRecord], list[LinkRecord]]:
-        """The query's known concepts, and the links of the specific ones.
+    async def _match_concepts(self, tenant_id: str, text: str, max_concepts: int) -> list[EntityRecord]:
+        keys = list(dict.fromkeys([c.key for c in extract_concepts(text)] + _ngram_keys(text)))
+        matched = await self.storage.find_entities(tenant_id, keys[:400])
+        matched.sort(key=lambda e: (-e.mention_count, e.key))
+        return matched[:max_concepts]
+
+    async def _links(
+        self, tenant_id: str, matched: list[EntityRecord], max_concepts: int, doc_count: int
+    ) -> list[LinkRecord]:
+        """The links of the query's specific concepts.
 
         A hub (a concept in more than `hub_share` of the tenant's memories, such as the
         user's own name) says little about what is asked: like a stopword, it is shown
         but not expanded.
         """
-        keys = list(dict.fromkeys([c.key for c in extract_concepts(text)] + _ngram_keys(text)))
-        matched = await self.storage.find_entities(tenant_id, keys[:400])
-        if not matched:
-            return [], []
-        matched.sort(key=lambda e: (-e.mention_count, e.key))
-        matched = matched[:max_concepts]
         specific = [e.key for e in matched if e.mention_count <= max(self.config.hub_share * doc_count, 2)]
         if not specific:
-            return matched, []
-        links = await self.storage.entity_links(tenant_id, specific, limit=max_concepts * 3)
-        return matched, links
+            return []
+        return await self.storage.entity_links(tenant_id, specific, limit=max_concepts * 3)
 
     async def _graph_terms(
         self, tenant_id: str, concepts: list[EntityRecord], links: list[LinkRecord], max_concepts: int
@@ -248,10 +247,16 @@ class Retriever:
             links: list[LinkRecord] = []
             related: dict[str, tuple[float, str]] = {}
             stats = LexicalStats(0, 0, {})
-            if weights or use_graph:
+            if use_graph:  # two independent reads: concurrent where the adapter has a pool
+                stats, concepts = await asyncio.gather(
+                    self.storage.lexical_stats(tenant_id, list(weights)),
+                    self._match_concepts(tenant_id, text, options.max_concepts),
+                )
+                if concepts:
+                    links = await self._links(tenant_id, concepts, options.max_concepts, stats.doc_count)
+            elif weights:
                 stats = await self.storage.lexical_stats(tenant_id, list(weights))
             if use_graph:
-                concepts, links = await self._concepts(tenant_id, text, options.max_concepts, stats.doc_count)
                 if links:
                     related = await self._graph_terms(tenant_id, concepts, links, options.max_concepts)
                 new_terms = [t for t in related if t not in weights]
