@@ -68,8 +68,8 @@ async def test_incr_continues_a_counter_created_by_set(cache: Cache, key: str) -
 
 
 async def test_concurrent_increments_are_not_lost(cache: Cache, key: str) -> None:
-    values = await asyncio.gather(*(cache.incr(key, 60) for _ in range(40)))
-    assert sorted(values) == list(range(1, 41))
+    values = await asyncio.gather(*(cache.incr(key, 60) for _ in range(12)))
+    assert sorted(values) == list(range(1, 13))
 
 
 async def test_ping(cache: Cache) -> None:
