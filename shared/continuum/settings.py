@@ -170,7 +170,7 @@ class Settings:
         metadata=_meta("CONTINUUM_EMBEDDING_WRITE", _parse_choice(("auto", "background", "inline"))),
     )
     vector_scan_limit: int = field(
-        default=50_000, metadata=_meta("CONTINUUM_VECTOR_SCAN_LIMIT", _parse_int(100, 10_000_000))
+        default=20_000, metadata=_meta("CONTINUUM_VECTOR_SCAN_LIMIT", _parse_int(100, 10_000_000))
     )
     rank_lexical: bool = field(default=True, metadata=_meta("CONTINUUM_RANK_LEXICAL", _parse_bool))
     rank_graph: bool = field(default=True, metadata=_meta("CONTINUUM_RANK_GRAPH", _parse_bool))

@@ -65,7 +65,7 @@ class RankingConfig:
     recency: bool = True
     candidates: int = 150
     dense_candidates: int = 100
-    vector_scan_limit: int = 50_000
+    vector_scan_limit: int = 20_000
     context_anchors: int = 20
     lexical_weight: float = 1.0
     dense_weight: float = 1.0
