@@ -51,7 +51,7 @@ from continuum.ports import Embedder, Storage
 log = logging.getLogger("continuum.retrieval")
 
 MAX_NGRAM = 3
-POSTINGS_BUDGET = 20_000
+POSTINGS_BUDGET = 5_000
 
 
 @dataclass(frozen=True)
