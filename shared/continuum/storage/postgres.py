@@ -256,6 +256,116 @@ def _required_extension(migration: Migration) -> str | None:
     return match.group(1) if match else None
 
 
+Part = tuple[str, list[Any]]
+
+
+async def execute_parts(conn: AsyncConnection, parts: Sequence[Part]) -> None:
+    """Run writes to different tables as one statement (data-modifying CTEs): one round
+    trip. They share one snapshot, which is safe as no two of them touch the same rows."""
+    if not parts:
+        return
+    if len(parts) == 1:
+        await conn.execute(parts[0][0], parts[0][1])
+        return
+    ctes = ", ".join(f"w{n} AS ({query})" for n, (query, _) in enumerate(parts))
+    await conn.execute(f"WITH {ctes} SELECT 1", [p for _, params in parts for p in params])
+
+
+def _message_part(tenant_id: str, msg: MessageRecord) -> Part:
+    return (
+        "INSERT INTO auto_messages (id, tenant_id, instance_id, session_id, user_message, ai_response, "
+        "thinking, metadata, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)",
+        [
+            msg.id,
+            tenant_id,
+            msg.instance_id,
+            msg.session_id,
+            msg.user_message,
+            msg.ai_response,
+            msg.thinking,
+            _json(msg.metadata),
+            _ts(msg.created_at),
+        ],
+    )
+
+
+def _entity_parts(tenant_id: str, write: LearnWrite, now: datetime) -> list[Part]:
+    """One mention per concept occurrence; the first occurrence names a new entity."""
+    mentions = Counter(c.key for c in write.concepts)
+    first: dict[str, Any] = {}
+    for concept in write.concepts:
+        first.setdefault(concept.key, concept)
+    ordered = sorted(first)  # a fixed lock order
+    if not ordered:
+        return []
+    return [
+        (
+            "INSERT INTO entities (tenant_id, name_key, name, entity_type, description, mention_count, created_at, "
+            "last_seen_at) SELECT %s, k, n, t, d, c, %s, %s FROM unnest(%s::text[], %s::text[], %s::text[], "
+            "%s::text[], %s::int[]) AS u(k, n, t, d, c) ON CONFLICT (tenant_id, name_key) DO UPDATE SET "
+            "mention_count = entities.mention_count + EXCLUDED.mention_count, last_seen_at = EXCLUDED.last_seen_at",
+            [
+                tenant_id,
+                now,
+                now,
+                ordered,
+                [first[k].name for k in ordered],
+                [first[k].kind for k in ordered],
+                [first[k].description for k in ordered],
+                [mentions[k] for k in ordered],
+            ],
+        )
+    ]
+
+
+def _link_rounds(pairs: Sequence[tuple[str, ...]]) -> list[list[tuple[str, ...]]]:
+    """A pair given n times is strengthened n times: round k holds the pairs given > k times."""
+    remaining = Counter(pairs)
+    rounds = []
+    while remaining:
+        rounds.append(sorted(remaining))
+        remaining = Counter({p: n - 1 for p, n in remaining.items() if n > 1})
+    return rounds
+
+
+def _link_parts(tenant_id: str, rounds: Sequence[Sequence[tuple[str, ...]]], rate: float, now: datetime) -> list[Part]:
+    """s <- s + rate * (1 - s) per co-occurrence, in the exact float operations of SQLite.
+    Each round must be its own statement (a statement updates a row once)."""
+    return [
+        (
+            "INSERT INTO attention_links (tenant_id, concept_a, concept_b, strength, occurrences, created_at, "
+            "updated_at) SELECT %s, a, b, %s, 1, %s, %s FROM unnest(%s::text[], %s::text[]) AS u(a, b) "
+            "ON CONFLICT (tenant_id, concept_a, concept_b) DO UPDATE SET "
+            "strength = attention_links.strength + EXCLUDED.strength * (1.0 - attention_links.strength), "
+            "occurrences = attention_links.occurrences + 1, updated_at = EXCLUDED.updated_at",
+            [tenant_id, rate, now, now, [p[0] for p in batch], [p[1] for p in batch]],
+        )
+        for batch in rounds
+    ]
+
+
+def _decision_parts(tenant_id: str, decisions: Sequence[DecisionRecord]) -> list[Part]:
+    if not decisions:
+        return []
+    return [
+        (
+            "INSERT INTO decisions (id, tenant_id, instance_id, session_id, message_id, decision, created_at) "
+            "SELECT d.id, %s, d.instance_id, d.session_id, d.message_id, d.decision, d.created_at FROM "
+            "unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[]) "
+            "AS d(id, instance_id, session_id, message_id, decision, created_at)",
+            [
+                tenant_id,
+                [d.id for d in decisions],
+                [d.instance_id for d in decisions],
+                [d.session_id for d in decisions],
+                [d.message_id for d in decisions],
+                [d.decision for d in decisions],
+                [_ts(d.created_at) for d in decisions],
+            ],
+        )
+    ]
+
+
 # ---- the adapter ----------------------------------------------------------------------
 
 
@@ -500,28 +610,47 @@ class PostgresStorage(VectorMixin):
     # ---- write helpers (inside a transaction) ----------------------------------------
 
     @staticmethod
-    async def _apply_term_deltas(
-        conn: AsyncConnection, tenant_id: str, deltas: Counter[str], docs: int, total: int
-    ) -> None:
+    def _term_parts(tenant_id: str, deltas: Counter[str], docs: int, total: int) -> list[Part]:
         changed = sorted(t for t, d in deltas.items() if d)  # sorted: a fixed lock order
+        parts: list[Part] = []
         if changed:
-            await conn.execute(
-                "INSERT INTO term_stats (tenant_id, term, df) "
-                "SELECT %s, t, d FROM unnest(%s::text[], %s::int[]) AS u(t, d) "
-                "ON CONFLICT (tenant_id, term) DO UPDATE SET df = term_stats.df + EXCLUDED.df",
-                (tenant_id, changed, [deltas[t] for t in changed]),
-            )
-            if any(deltas[t] < 0 for t in changed):
-                await conn.execute(
-                    "DELETE FROM term_stats WHERE tenant_id = %s AND term = ANY(%s::text[]) AND df <= 0",
-                    (tenant_id, [t for t in changed if deltas[t] < 0]),
+            parts.append(
+                (
+                    "INSERT INTO term_stats (tenant_id, term, df) "
+                    "SELECT %s, t, d FROM unnest(%s::text[], %s::int[]) AS u(t, d) "
+                    "ON CONFLICT (tenant_id, term) DO UPDATE SET df = term_stats.df + EXCLUDED.df",
+                    [tenant_id, changed, [deltas[t] for t in changed]],
                 )
+            )
         if docs or total:
+            parts.append(
+                (
+                    "INSERT INTO corpus_stats (tenant_id, doc_count, term_total) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (tenant_id) DO UPDATE SET doc_count = corpus_stats.doc_count + EXCLUDED.doc_count, "
+                    "term_total = corpus_stats.term_total + EXCLUDED.term_total",
+                    [tenant_id, docs, total],
+                )
+            )
+        return parts
+
+    @classmethod
+    async def _apply_term_deltas(
+        cls,
+        conn: AsyncConnection,
+        tenant_id: str,
+        deltas: Counter[str],
+        docs: int,
+        total: int,
+        extra: Sequence[Part] = (),
+    ) -> None:
+        """Apply statistics changes (and any `extra` writes) in one round trip; terms
+        whose count fell to zero are removed after."""
+        await execute_parts(conn, [*extra, *cls._term_parts(tenant_id, deltas, docs, total)])
+        gone = sorted(t for t, d in deltas.items() if d < 0)
+        if gone:
             await conn.execute(
-                "INSERT INTO corpus_stats (tenant_id, doc_count, term_total) VALUES (%s, %s, %s) "
-                "ON CONFLICT (tenant_id) DO UPDATE SET doc_count = corpus_stats.doc_count + EXCLUDED.doc_count, "
-                "term_total = corpus_stats.term_total + EXCLUDED.term_total",
-                (tenant_id, docs, total),
+                "DELETE FROM term_stats WHERE tenant_id = %s AND term = ANY(%s::text[]) AND df <= 0",
+                (tenant_id, gone),
             )
 
     async def _forget_rows(self, conn: AsyncConnection, tenant_id: str, rows: Sequence[Row]) -> None:
@@ -556,10 +685,16 @@ class PostgresStorage(VectorMixin):
         return {r["id"] for r in rows}
 
     async def _insert_memories(
-        self, conn: AsyncConnection, tenant_id: str, memories: Sequence[MemoryRecord], existing: set[str]
+        self,
+        conn: AsyncConnection,
+        tenant_id: str,
+        memories: Sequence[MemoryRecord],
+        existing: set[str],
+        extra: Sequence[Part] = (),
     ) -> set[str]:
         """Insert the memories whose id is new (first of a repeated id only) unless their
-        content is already held in their scope; count the terms of those that landed."""
+        content is already held in their scope; count the terms of those that landed.
+        `extra` writes go in the same round trip as the statistics."""
         fresh: list[MemoryRecord] = []
         seen = set(existing)
         for memory in memories:
@@ -567,6 +702,7 @@ class PostgresStorage(VectorMixin):
                 seen.add(memory.id)
                 fresh.append(memory)
         if not fresh:
+            await execute_parts(conn, extra)
             return set()
         rows = await fetch(
             conn,
@@ -598,7 +734,7 @@ class PostgresStorage(VectorMixin):
                 terms = memory.terms
                 total += len(terms)
                 deltas.update(set(terms))
-        await self._apply_term_deltas(conn, tenant_id, deltas, len(landed), total)
+        await self._apply_term_deltas(conn, tenant_id, deltas, len(landed), total, extra)
         return landed
 
     @staticmethod
@@ -650,63 +786,32 @@ class PostgresStorage(VectorMixin):
         now = _ts(write.now)
         keys = [c.key for c in write.concepts]
         pairs = [tuple(p) for p in write.links]
+        ids = [m.id for m in write.memories]
 
         async def work(conn: AsyncConnection) -> LearnOutcome:
-            known: set[str] = set()
-            if keys:
-                rows = await fetch(
-                    conn,
-                    "SELECT name_key FROM entities WHERE tenant_id = %s AND name_key = ANY(%s::text[])",
-                    (tenant_id, keys),
-                )
-                known = {r["name_key"] for r in rows}
-            linked: set[tuple[str, str]] = set()
-            if pairs:
-                rows = await fetch(
-                    conn,
-                    "SELECT concept_a, concept_b FROM attention_links WHERE tenant_id = %s AND (concept_a, concept_b) "
-                    "IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-                    (tenant_id, [p[0] for p in pairs], [p[1] for p in pairs]),
-                )
-                linked = {(r["concept_a"], r["concept_b"]) for r in rows}
-
-            msg = write.message
-            existing = await self._existing_ids(conn, tenant_id, [m.id for m in write.memories])
-            await self._remove_expired(conn, tenant_id, write.now)
-            await conn.execute(
-                "INSERT INTO auto_messages (id, tenant_id, instance_id, session_id, user_message, ai_response, "
-                "thinking, metadata, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)",
-                (
-                    msg.id,
-                    tenant_id,
-                    msg.instance_id,
-                    msg.session_id,
-                    msg.user_message,
-                    msg.ai_response,
-                    msg.thinking,
-                    _json(msg.metadata),
-                    _ts(msg.created_at),
-                ),
+            # what exists already, in one round trip
+            rows = await fetch(
+                conn,
+                "SELECT 'entity' AS kind, name_key AS a, NULL AS b FROM entities "
+                "WHERE tenant_id = %s AND name_key = ANY(%s::text[]) "
+                "UNION ALL SELECT 'link', concept_a, concept_b FROM attention_links WHERE tenant_id = %s "
+                "AND (concept_a, concept_b) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+                "UNION ALL SELECT 'memory', id, NULL FROM memories WHERE tenant_id = %s AND id = ANY(%s::text[])",
+                (tenant_id, keys, tenant_id, [p[0] for p in pairs], [p[1] for p in pairs], tenant_id, ids),
             )
-            landed = await self._insert_memories(conn, tenant_id, write.memories, existing)
-            await self._upsert_entities(conn, tenant_id, write, now)
-            await self._strengthen_links(conn, tenant_id, pairs, write.link_increment, now)
-            if write.decisions:
-                await conn.execute(
-                    "INSERT INTO decisions (id, tenant_id, instance_id, session_id, message_id, decision, created_at) "
-                    "SELECT d.id, %s, d.instance_id, d.session_id, d.message_id, d.decision, d.created_at FROM "
-                    "unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[]) "
-                    "AS d(id, instance_id, session_id, message_id, decision, created_at)",
-                    (
-                        tenant_id,
-                        [d.id for d in write.decisions],
-                        [d.instance_id for d in write.decisions],
-                        [d.session_id for d in write.decisions],
-                        [d.message_id for d in write.decisions],
-                        [d.decision for d in write.decisions],
-                        [_ts(d.created_at) for d in write.decisions],
-                    ),
-                )
+            known = {r["a"] for r in rows if r["kind"] == "entity"}
+            linked = {(r["a"], r["b"]) for r in rows if r["kind"] == "link"}
+            existing = {r["a"] for r in rows if r["kind"] == "memory"}
+            await self._remove_expired(conn, tenant_id, write.now)
+            rounds = _link_rounds(pairs)
+            parts = [
+                _message_part(tenant_id, write.message),
+                *_entity_parts(tenant_id, write, now),
+                *_link_parts(tenant_id, rounds[:1], write.link_increment, now),
+                *_decision_parts(tenant_id, write.decisions),
+            ]
+            landed = await self._insert_memories(conn, tenant_id, write.memories, existing, parts)
+            await execute_parts(conn, _link_parts(tenant_id, rounds[1:], write.link_increment, now))
             results = await self._insert_results(conn, tenant_id, write.memories, existing, landed)
             return LearnOutcome(
                 results=results,
@@ -715,52 +820,6 @@ class PostgresStorage(VectorMixin):
             )
 
         return await self._run(work, write=True)
-
-    @staticmethod
-    async def _upsert_entities(conn: AsyncConnection, tenant_id: str, write: LearnWrite, now: datetime) -> None:
-        """One mention per concept occurrence; the first occurrence names a new entity."""
-        mentions = Counter(c.key for c in write.concepts)
-        first = {}
-        for concept in write.concepts:
-            first.setdefault(concept.key, concept)
-        ordered = sorted(first)  # a fixed lock order
-        if not ordered:
-            return
-        await conn.execute(
-            "INSERT INTO entities (tenant_id, name_key, name, entity_type, description, mention_count, created_at, "
-            "last_seen_at) SELECT %s, k, n, t, d, c, %s, %s FROM unnest(%s::text[], %s::text[], %s::text[], "
-            "%s::text[], %s::int[]) AS u(k, n, t, d, c) ON CONFLICT (tenant_id, name_key) DO UPDATE SET "
-            "mention_count = entities.mention_count + EXCLUDED.mention_count, last_seen_at = EXCLUDED.last_seen_at",
-            (
-                tenant_id,
-                now,
-                now,
-                ordered,
-                [first[k].name for k in ordered],
-                [first[k].kind for k in ordered],
-                [first[k].description for k in ordered],
-                [mentions[k] for k in ordered],
-            ),
-        )
-
-    @staticmethod
-    async def _strengthen_links(
-        conn: AsyncConnection, tenant_id: str, pairs: Sequence[tuple[str, ...]], rate: float, now: datetime
-    ) -> None:
-        """s <- s + rate * (1 - s) once per co-occurrence, in the exact float operations
-        of the SQLite adapter (a pair given twice is strengthened twice, in two rounds)."""
-        remaining = Counter(pairs)
-        while remaining:
-            batch = sorted(remaining)
-            await conn.execute(
-                "INSERT INTO attention_links (tenant_id, concept_a, concept_b, strength, occurrences, created_at, "
-                "updated_at) SELECT %s, a, b, %s, 1, %s, %s FROM unnest(%s::text[], %s::text[]) AS u(a, b) "
-                "ON CONFLICT (tenant_id, concept_a, concept_b) DO UPDATE SET "
-                "strength = attention_links.strength + EXCLUDED.strength * (1.0 - attention_links.strength), "
-                "occurrences = attention_links.occurrences + 1, updated_at = EXCLUDED.updated_at",
-                (tenant_id, rate, now, now, [p[0] for p in batch], [p[1] for p in batch]),
-            )
-            remaining = Counter({p: n - 1 for p, n in remaining.items() if n > 1})
 
     async def update_memory(
         self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime
