@@ -29,18 +29,35 @@ from typing import Any
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import percentile, table  # noqa: E402
-
-from continuum.runtime import build_services  # noqa: E402
-from continuum.schemas import LearnRequest, MemoryBatchRequest, MemoryCreate, RecallRequest, SearchRequest  # noqa: E402
-from continuum.settings import Settings  # noqa: E402
+from common import percentile, table
+from continuum.runtime import build_services
+from continuum.schemas import LearnRequest, MemoryBatchRequest, MemoryCreate, RecallRequest, SearchRequest
+from continuum.settings import Settings
 
 TENANT = "bench"
 NAMES = ["Aurora", "Borealis", "Kim", "Ravi", "Lena", "Omar", "Zephyr", "Orion", "Vega", "Nadia", "Tomas", "Iris"]
 TOPICS = [
-    "migration", "release", "invoice", "deployment", "database", "cache", "budget", "meeting", "roadmap", "incident",
-    "customer", "contract", "design", "review", "hiring", "security", "latency", "backup", "dashboard", "pipeline",
-]  # fmt: skip
+    "migration",
+    "release",
+    "invoice",
+    "deployment",
+    "database",
+    "cache",
+    "budget",
+    "meeting",
+    "roadmap",
+    "incident",
+    "customer",
+    "contract",
+    "design",
+    "review",
+    "hiring",
+    "security",
+    "latency",
+    "backup",
+    "dashboard",
+    "pipeline",
+]
 VERBS = ["ships", "moved", "needs", "blocks", "owns", "fixed", "planned", "reviewed", "delayed", "approved"]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "next week", "in May", "in June", "tomorrow"]
 
@@ -67,7 +84,7 @@ class Corpus:
         filler = rng.choices(self.vocabulary, cum_weights=self.cumulative, k=rng.randint(6, 18))
         fact = f"{rng.choice(NAMES)} {rng.choice(VERBS)} the {rng.choice(TOPICS)} {rng.choice(DAYS)}"
         cut = rng.randint(0, len(filler))
-        return " ".join(filler[:cut] + [fact] + filler[cut:]) + "."
+        return " ".join([*filler[:cut], fact, *filler[cut:]]) + "."
 
     def query(self) -> str:
         rng = self.rng
@@ -82,8 +99,7 @@ async def _fill(engine: Any, corpus: Corpus, count: int, session_every: int = 50
     while done < count:
         size = min(1000, count - done)
         batch = [
-            MemoryCreate(content=corpus.sentence(), session_id=f"s{(done + i) // session_every}")
-            for i in range(size)
+            MemoryCreate(content=corpus.sentence(), session_id=f"s{(done + i) // session_every}") for i in range(size)
         ]
         await engine.store_batch(TENANT, MemoryBatchRequest(memories=batch))
         done += size
@@ -109,13 +125,17 @@ async def _measure(engine: Any, corpus: Corpus, queries: int, learns: int) -> di
         await engine.learn(TENANT, LearnRequest(user_message=corpus.sentence(), ai_response=corpus.sentence()))
     learn_rate = learns / (time.perf_counter() - started)
     return {
-        "search_p50": percentile(search, 50), "search_p95": percentile(search, 95),
-        "recall_p50": percentile(recall, 50), "recall_p95": percentile(recall, 95),
+        "search_p50": percentile(search, 50),
+        "search_p95": percentile(search, 95),
+        "recall_p50": percentile(recall, 50),
+        "recall_p95": percentile(recall, 95),
         "learn_per_s": learn_rate,
-    }  # fmt: skip
+    }
 
 
-async def _run_backend(name: str, settings: Settings, sizes: list[int], args: argparse.Namespace) -> list[dict[str, Any]]:
+async def _run_backend(
+    name: str, settings: Settings, sizes: list[int], args: argparse.Namespace
+) -> list[dict[str, Any]]:
     services = build_services(settings)
     engine = services.engine
     rows = []
@@ -162,19 +182,46 @@ async def main() -> None:
         with psycopg.connect(args.postgres_admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    headers = ["memories", "backend", "search p50 ms", "search p95 ms", "recall p50 ms", "recall p95 ms",
-               "learn/s", "load memories/s"]  # fmt: skip
+    headers = [
+        "memories",
+        "backend",
+        "search p50 ms",
+        "search p95 ms",
+        "recall p50 ms",
+        "recall p95 ms",
+        "learn/s",
+        "load memories/s",
+    ]
     rows = []
     for size in sizes:
         pair = {r["backend"]: r for r in results if r["size"] == size}
         for backend in ("sqlite", "postgres"):
             r = pair[backend]
-            rows.append([f"{size:,}", backend, r["search_p50"], r["search_p95"], r["recall_p50"], r["recall_p95"],
-                         r["learn_per_s"], r["load_per_s"]])  # fmt: skip
+            rows.append(
+                [
+                    f"{size:,}",
+                    backend,
+                    r["search_p50"],
+                    r["search_p95"],
+                    r["recall_p50"],
+                    r["recall_p95"],
+                    r["learn_per_s"],
+                    r["load_per_s"],
+                ]
+            )
         s, p = pair["sqlite"], pair["postgres"]
-        rows.append([f"{size:,}", "pg/sqlite", p["search_p50"] / s["search_p50"], p["search_p95"] / s["search_p95"],
-                     p["recall_p50"] / s["recall_p50"], p["recall_p95"] / s["recall_p95"],
-                     p["learn_per_s"] / s["learn_per_s"], p["load_per_s"] / s["load_per_s"]])  # fmt: skip
+        rows.append(
+            [
+                f"{size:,}",
+                "pg/sqlite",
+                p["search_p50"] / s["search_p50"],
+                p["search_p95"] / s["search_p95"],
+                p["recall_p50"] / s["recall_p50"],
+                p["recall_p95"] / s["recall_p95"],
+                p["learn_per_s"] / s["learn_per_s"],
+                p["load_per_s"] / s["load_per_s"],
+            ]
+        )
     print(f"\nStorage benchmark: {args.queries} queries and {args.learns} learns per size, one tenant, cache off\n")
     print(table(headers, rows))
 
