@@ -42,15 +42,14 @@ def _exclusive() -> Iterator[None]:
         yield
 
 
-def package(arch: str, *, stage: str = "test") -> Path:
-    """`npx osls package` for one architecture; returns the directory holding the zip and
-    the CloudFormation templates."""
+def package(arch: str, *, stage: str = "test", out: Path | None = None) -> Path:
+    """`npx osls package` for one architecture into `out` (default .serverless-builds/<arch>);
+    returns that directory, holding the zip and the CloudFormation templates."""
     with _exclusive():
-        return _package(arch, stage)
+        return _package(arch, stage, out or BUILD / arch)
 
 
-def _package(arch: str, stage: str) -> Path:
-    out = BUILD / arch
+def _package(arch: str, stage: str, out: Path) -> Path:
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "LAMBDA_PYTHON": lambda_python()}
     command = ["npx", "--no-install", "osls", "package", "--stage", stage, "--param", f"arch={arch}",

@@ -19,8 +19,9 @@ MAX_ZIP_BYTES = 10_000_000
 
 
 @pytest.fixture(scope="session")
-def builds() -> dict[str, Path]:
-    return {arch: artifact.package(arch) for arch in ("arm64", "x86_64")}
+def builds(tmp_path_factory) -> dict[str, Path]:
+    """Built once per run, into this run's own directories."""
+    return {arch: artifact.package(arch, out=tmp_path_factory.mktemp(f"sls-{arch}")) for arch in ("arm64", "x86_64")}
 
 
 @pytest.mark.parametrize("arch", ["arm64", "x86_64"])
