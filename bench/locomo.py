@@ -108,8 +108,7 @@ def reference_bm25(conversations: dict[str, Any]) -> tuple[dict[str, Any], dict[
         ranked_all = []
         for question in questions:
             tokens = bm25s.tokenize([question["question"]], stopwords="en", show_progress=False)
-            k = min(len(ids), 100)
-            docs, _ = retriever.retrieve(tokens, k=k, show_progress=False)
+            docs, _ = retriever.retrieve(tokens, k=len(ids), show_progress=False)  # full ranking, for RRF
             ranked = [ids[i] for i in docs[0]]
             ranked_all.append(ranked)
             scores.add(ranked, question["evidence"], question["category"])
@@ -146,7 +145,7 @@ def reference_dense(model: Any, conversations: dict[str, Any]) -> tuple[dict[str
             began = time.perf_counter()
             vector = model.encode([question["question"]], normalize_embeddings=True, show_progress_bar=False)[0]
             query_ms.append((time.perf_counter() - began) * 1000)
-            order = np.argsort(-(matrix @ vector), kind="stable")[:100]
+            order = np.argsort(-(matrix @ vector), kind="stable")
             ranked = [ids[i] for i in order]
             ranked_all.append(ranked)
             scores.add(ranked, question["evidence"], question["category"])
