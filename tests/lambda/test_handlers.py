@@ -259,3 +259,17 @@ def test_rotated_secret_is_picked_up_by_a_warm_instance(deployment):
     ssm.put_parameter(Name=f"{path}/CONTINUUM_API_KEY", Value=second, Type="SecureString", Overwrite=True)
     assert tenants(first) == 401
     assert tenants(second) == 200
+
+
+def test_warm_instance_keeps_serving_when_the_secrets_store_fails(deployment, monkeypatch):
+    from continuum.aws.handler import LambdaHandler
+
+    handler = LambdaHandler("health", environ={**deployment.env, "CONTINUUM_SECRETS_MAX_AGE": "0"})
+    assert answer(handler(event("v2", "GET", "/v1/health"), LambdaContext()))[0] == 200
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # SSM unreachable from now on
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    handler._loader._provider = None  # a fresh client picks the broken endpoint up
+    assert answer(handler(event("v2", "GET", "/v1/health"), LambdaContext()))[0] == 200
+    cold = LambdaHandler("health", environ={**deployment.env, "CONTINUUM_SECRETS_MAX_AGE": "0"})
+    status, headers, body = answer(cold(event("v2", "GET", "/v1/health"), LambdaContext()))
+    assert status == 503 and headers["retry-after"] == "5" and body["error"]["code"] == "service_unavailable"

@@ -111,8 +111,14 @@ class LambdaHandler:
         if self._loader is None:
             self._loader = SecretsLoader(self.environ)
         current = self._instance
-        if current is not None and current.fingerprint == self._loader.fingerprint():
-            return current  # the warm path: secrets from the cache, settings as built
+        if current is not None:
+            try:
+                unchanged = current.fingerprint == self._loader.fingerprint()
+            except SecretsUnavailable as exc:  # keep serving with the secrets already in use
+                log.warning("secrets store unavailable; using the cached configuration", extra={"error": str(exc)})
+                return current
+            if unchanged:
+                return current  # the warm path: secrets from the cache, settings as built
         settings, fingerprint = self._loader.load()
         if current is not None:
             log.info("secrets changed: rebuilding services")
