@@ -174,8 +174,10 @@ class EmbeddingIndexer:
         """One embedding call for all the texts; vectors stored per tenant."""
         pairs = [(tenant, memory) for tenant, memories in by_tenant.items() for memory in memories]
         texts = [self.cipher.decrypt(memory.content) for _, memory in pairs]
+        # A provider may offer a bulk path that yields the CPU to requests (the local model).
+        bulk = getattr(self.embedder, "embed_background", None) if self.background else None
         try:
-            vectors = await self.embedder.embed(texts)
+            vectors = await (bulk(texts) if bulk is not None else self.embedder.embed(texts))
         except Exception as exc:
             self.failures += 1
             log.warning(

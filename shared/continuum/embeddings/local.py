@@ -9,15 +9,18 @@ CPU-bound, so it runs in a worker thread and the event loop keeps serving
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from continuum.embeddings.errors import EmbeddingUnavailable
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BATCH_SIZE = 64
+BACKGROUND_NICE = 10
 
 
 def default_model_path() -> str:
@@ -40,6 +43,23 @@ def _threads_available() -> bool:
         return False
 
 
+def _lower_priority() -> None:
+    """Nice the calling thread (Linux threads are scheduled on their own)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+
+
+def _leave_a_core_for_requests() -> None:
+    """Inference threads = cores - 1 (at least 1): embedding in the background must not
+    starve the event loop that acknowledges writes and answers queries."""
+    try:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    except Exception:  # pragma: no cover - torch missing or already configured
+        return
+
+
 class LocalEmbedder:
     """sentence-transformers on the CPU; `model` is a folder of weights, or the default."""
 
@@ -52,6 +72,7 @@ class LocalEmbedder:
         self.name = f"local/{label}"
         self._model: Any = None
         self._lock = threading.Lock()
+        self._background: ThreadPoolExecutor | None = None
 
     def _load(self) -> Any:
         if self._model is None:
@@ -66,6 +87,7 @@ class LocalEmbedder:
                             "CONTINUUM_EMBEDDING_PROVIDER=local needs sentence-transformers "
                             "(pip install 'continuum-memory[embeddings]')"
                         ) from exc
+                    _leave_a_core_for_requests()
                     path = self.model_path or default_model_path()
                     model = SentenceTransformer(path, device="cpu")
                     size = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
@@ -96,3 +118,20 @@ class LocalEmbedder:
         if _threads_available():
             return await asyncio.to_thread(self.embed_sync, list(texts))
         return self.embed_sync(list(texts))
+
+    async def embed_background(self, texts: Sequence[str]) -> list[list[float]]:
+        """Bulk embedding for the indexer: on one thread of its own at low CPU priority,
+        so writes and queries (on normal-priority threads) go first on a busy machine."""
+        if not texts or not _threads_available():
+            return await self.embed(texts)
+        if self._background is None:
+            self._background = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="continuum-embed", initializer=_lower_priority
+            )
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._background, self.embed_sync, list(texts))
+
+    async def close(self) -> None:
+        if self._background is not None:
+            self._background.shutdown(wait=False, cancel_futures=True)
+            self._background = None
