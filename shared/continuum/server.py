@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 
 from continuum.api.app import ServicesProvider, create_app
+from continuum.errors import DependencyUnavailable
 from continuum.observability.logging import configure_logging
 from continuum.runtime import Services, build_services
 from continuum.settings import Settings, load_settings
@@ -17,6 +18,7 @@ from continuum.settings import Settings, load_settings
 log = logging.getLogger("continuum.server")
 
 PURGE_INTERVAL_SECONDS = 600
+STARTUP_RETRY_SECONDS = 2
 
 
 async def _purge_forever(services: Services) -> None:
@@ -30,6 +32,30 @@ async def _purge_forever(services: Services) -> None:
             log.exception("expiry sweep failed; will retry")
 
 
+async def _run_when_ready(provider: ServicesProvider) -> None:
+    """Connect and migrate; while the database is unreachable, keep serving (requests get
+    503 + Retry-After, health says down) and retry, so a container starting before its
+    database comes up on its own. Then sweep expired memories periodically."""
+    services: Services | None = None
+    while services is None:
+        try:
+            services = await provider.get()
+        except DependencyUnavailable as exc:
+            log.error(
+                "database unavailable at start-up; serving 503 until it returns",
+                extra={"error": exc.message, "retry_in_s": STARTUP_RETRY_SECONDS},
+            )
+            await asyncio.sleep(STARTUP_RETRY_SECONDS)
+    log.info(
+        "continuum ready",
+        extra={
+            "storage": services.storage.name,
+            "cache": services.cache.shared.name if services.cache.shared else "memory",
+        },
+    )
+    await _purge_forever(services)
+
+
 def create_server_app(settings: Settings | None = None, *, workers: int = 1) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
@@ -40,8 +66,11 @@ def create_server_app(settings: Settings | None = None, *, workers: int = 1) -> 
 
     metrics = PrometheusMetrics()
 
+    # Built once, without I/O: start-up retries reuse the same adapters (and so the
+    # storage's knowledge that the database is down, which makes the retries cheap).
+    services = build_services(settings, metrics=metrics, single_process=workers == 1)
+
     async def factory() -> Services:
-        services = build_services(settings, metrics=metrics, single_process=workers == 1)
         await services.storage.connect()
         applied = await services.storage.migrate()
         if applied:
@@ -49,15 +78,7 @@ def create_server_app(settings: Settings | None = None, *, workers: int = 1) -> 
         return services
 
     async def on_startup(provider: ServicesProvider) -> Callable[[], Awaitable[None]]:
-        services = await provider.get()
-        task = asyncio.create_task(_purge_forever(services))
-        log.info(
-            "continuum ready",
-            extra={
-                "storage": services.storage.name,
-                "cache": services.cache.shared.name if services.cache.shared else "memory",
-            },
-        )
+        task = asyncio.create_task(_run_when_ready(provider))
 
         async def stop() -> None:
             task.cancel()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -108,6 +109,7 @@ def create_app(
     )
     app.state.provider = provider
     app.state.settings = settings
+    app.state.started = time.monotonic()
     for name in routers if routers is not None else ROUTERS:
         if name not in ROUTERS:
             raise ValueError(f"unknown router group {name!r}; known: {', '.join(ROUTERS)}")

@@ -46,3 +46,9 @@ def configure_logging(level: str = "INFO") -> None:
         logger.propagate = False
     # Our own middleware logs each request with more context than uvicorn's access log.
     logging.getLogger("uvicorn.access").disabled = True
+    # psycopg's pool repeats every failed reconnection attempt; the storage adapter
+    # reports outages and recoveries itself, once each.
+    driver = logging.getLogger("psycopg")
+    driver.handlers[:] = [handler]
+    driver.setLevel(logging.ERROR)
+    driver.propagate = False

@@ -448,8 +448,15 @@ class PostgresStorage(VectorMixin):
     # ---- lifecycle ------------------------------------------------------------------
 
     async def connect(self) -> None:
+        """Open the pool and check the server directly, so an unreachable database is
+        reported within the probe's timeout rather than the pool's acquire timeout."""
         await self._source.open()
-        await self.ping()
+        await self.gate.enter()
+        try:
+            await self._probe()
+        except Exception as exc:
+            await self.gate.server_down(exc)
+            raise self._unavailable() from None
 
     async def close(self) -> None:
         await self._source.close()
