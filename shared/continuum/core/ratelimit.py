@@ -1,8 +1,9 @@
 """Per-tenant request rate limit: a fixed one-minute window counted in the cache.
 
 The count lives in the shared cache when there is one (so every instance sees the
-same total) and in-process otherwise. If the cache cannot be reached the request
-is allowed: an outage of the cache must not become an outage of the API.
+same total) and in-process otherwise. If the shared cache cannot be reached, this
+instance counts on its own until it can: an outage of the cache must not become an
+outage of the API, nor switch the limit off.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from continuum.cache.memory import InProcessCache
 from continuum.errors import RateLimited
 from continuum.ports import Cache, CacheUnavailable
 
@@ -32,6 +34,7 @@ class RateLimiter:
         self.per_minute = per_minute
         self.clock = clock
         self.prefix = prefix
+        self._fallback = InProcessCache(max_entries=50_000)
 
     @property
     def enabled(self) -> bool:
@@ -44,11 +47,12 @@ class RateLimiter:
         assert self.cache is not None
         now = self.clock()
         window = int(now // WINDOW_SECONDS)
+        key = f"{self.prefix}rate:{tenant_id}:{window}"
         try:
-            count = await self.cache.incr(f"{self.prefix}rate:{tenant_id}:{window}", WINDOW_SECONDS + 5)
+            count = await self.cache.incr(key, WINDOW_SECONDS + 5)
         except CacheUnavailable:
-            log.warning("rate limit not enforced: cache unavailable")
-            return
+            log.warning("rate limit counted on this instance only: shared cache unavailable")
+            count = await self._fallback.incr(key, WINDOW_SECONDS + 5)
         if count > self.per_minute:
             retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now + 0.999))
             raise RateLimited(
