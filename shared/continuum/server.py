@@ -87,7 +87,17 @@ def create_server_app(settings: Settings | None = None, *, workers: int = 1) -> 
 
         return stop
 
-    return create_app(settings, factory=factory, metrics=metrics, on_startup=on_startup)
+    from continuum.api.idempotency import IdempotencyMiddleware
+    from continuum.core.idempotency import store_for
+
+    store = store_for(
+        services.cache.shared,
+        single_process=workers == 1,
+        prefix=f"{settings.cache_prefix}idem:",
+        hint="set REDIS_URL when serving with several workers",
+    )
+    middleware = [(IdempotencyMiddleware, {"store": store, "ttl": settings.idempotency_ttl})]
+    return create_app(settings, factory=factory, metrics=metrics, on_startup=on_startup, middleware=middleware)
 
 
 def app_factory() -> FastAPI:

@@ -15,7 +15,12 @@ import logging
 from typing import Any
 
 from continuum.api.errors import error_body
-from continuum.core.idempotency import IdempotencyStore, IdempotencyUnavailable, StoredResponse
+from continuum.core.idempotency import (
+    IdempotencyStore,
+    IdempotencyUnavailable,
+    IdempotencyUnsupported,
+    StoredResponse,
+)
 from continuum.errors import ContinuumError
 from continuum.observability.logging import tenant_id_var
 
@@ -66,6 +71,9 @@ class IdempotencyMiddleware:
         record_key = f"{tenant}#{key}"
         try:
             claim = await self.store.claim(record_key, digest, lock_seconds=LOCK_SECONDS)
+        except IdempotencyUnsupported as exc:
+            await _send_json(send, 422, error_body("idempotency_unsupported", str(exc)), [])
+            return
         except IdempotencyUnavailable as exc:
             log.warning("idempotency store unavailable", extra={"error": str(exc)})
             message = "idempotency store unavailable; retry with the same Idempotency-Key"

@@ -142,13 +142,20 @@ class LambdaHandler:
                 storage = PostgresStorage(settings, serverless=True)
             return build_services(settings, storage=storage, single_process=False, metrics=metrics)
 
-        middleware: list[tuple[Any, dict[str, Any]]] = []
+        from continuum.api.idempotency import IdempotencyMiddleware
+
+        store: Any
         if settings.idempotency_table:
-            from continuum.api.idempotency import IdempotencyMiddleware
             from continuum.aws.idempotency import DynamoDBIdempotencyStore
 
             store = DynamoDBIdempotencyStore(settings.idempotency_table)
-            middleware.append((IdempotencyMiddleware, {"store": store, "ttl": settings.idempotency_ttl}))
+        else:
+            from continuum.core.idempotency import UnsupportedIdempotencyStore
+
+            store = UnsupportedIdempotencyStore(
+                "Idempotency-Key needs a store shared by every instance: set CONTINUUM_IDEMPOTENCY_TABLE"
+            )
+        middleware = [(IdempotencyMiddleware, {"store": store, "ttl": settings.idempotency_ttl})]
         app = create_app(
             settings, factory=factory, routers=self.routers, metrics=metrics, middleware=middleware
         )

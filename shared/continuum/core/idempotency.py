@@ -47,6 +47,40 @@ class IdempotencyUnavailable(Exception):
     """The store could not be reached; the write must not run unprotected."""
 
 
+class IdempotencyUnsupported(Exception):
+    """This deployment has no store shared by its instances: the key cannot be honoured."""
+
+
+class UnsupportedIdempotencyStore:
+    """Refuses every key, loudly: silently ignoring one would make retries unsafe."""
+
+    name = "unsupported"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    async def claim(self, key: str, fingerprint: str, *, lock_seconds: int) -> Claim:
+        raise IdempotencyUnsupported(self.reason)
+
+    async def complete(self, key: str, fingerprint: str, response: StoredResponse, *, ttl: int) -> None:
+        raise IdempotencyUnsupported(self.reason)
+
+    async def release(self, key: str, fingerprint: str) -> None:
+        pass
+
+
+def store_for(shared: Cache | None, *, single_process: bool, prefix: str, hint: str) -> IdempotencyStore:
+    """The shared cache when there is one; in-process memory when one process serves
+    everything; otherwise a store that refuses keys, explaining `hint`."""
+    if shared is not None:
+        return CacheIdempotencyStore(shared, prefix=prefix)
+    if single_process:
+        from continuum.cache.memory import InProcessCache
+
+        return CacheIdempotencyStore(InProcessCache(max_entries=100_000), prefix=prefix)
+    return UnsupportedIdempotencyStore(f"Idempotency-Key needs a store shared by every instance: {hint}")
+
+
 class CacheIdempotencyStore:
     """Idempotency records in a `Cache` (atomic `set_if_absent` claims the key)."""
 

@@ -66,13 +66,16 @@ class WorkerApp:
             self.settings, d1_binding=db, metrics=self.metrics, single_process=False,
             bindings={"ai": ai} if ai is not None else None,
         )  # fmt: skip
-        middleware: list[tuple[Any, dict[str, Any]]] = []
-        if self.services.cache.shared is not None:
-            from continuum.api.idempotency import IdempotencyMiddleware
-            from continuum.core.idempotency import CacheIdempotencyStore
+        from continuum.api.idempotency import IdempotencyMiddleware
+        from continuum.core.idempotency import store_for
 
-            store = CacheIdempotencyStore(self.services.cache.shared, prefix=f"{self.settings.cache_prefix}idem:")
-            middleware.append((IdempotencyMiddleware, {"store": store, "ttl": self.settings.idempotency_ttl}))
+        store = store_for(
+            self.services.cache.shared,
+            single_process=False,
+            prefix=f"{self.settings.cache_prefix}idem:",
+            hint="set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN",
+        )
+        middleware = [(IdempotencyMiddleware, {"store": store, "ttl": self.settings.idempotency_ttl})]
         # The ASGI adapter runs the lifespan around every request: services must outlive it.
         self.asgi: Any = create_app(
             self.settings, services=self.services, metrics=self.metrics, close_on_shutdown=False,
