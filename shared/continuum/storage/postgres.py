@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
-from psycopg_pool import PoolTimeout
 
 from continuum.errors import Conflict, DependencyUnavailable
 from continuum.models import (
@@ -50,6 +49,7 @@ from continuum.storage.migrations import Migration, load_migrations
 from continuum.storage.postgres_connect import (
     RETRY_AFTER,
     Gate,
+    PoolExhausted,
     PoolSource,
     SingleSource,
     connection_settings,
@@ -425,7 +425,7 @@ class PostgresStorage(VectorMixin):
                 if attempt < 4:
                     continue  # deadlock or serialization failure: nothing was written
                 raise DependencyUnavailable("database busy: transaction kept conflicting", retry_after=1) from None
-            except PoolTimeout as exc:
+            except PoolExhausted as exc:
                 if await self.gate.server_down(exc):
                     raise self._unavailable() from None
                 raise DependencyUnavailable("database busy: no free connection", retry_after=1) from None

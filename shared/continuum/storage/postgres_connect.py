@@ -24,14 +24,16 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import AsyncConnectionPool
 
 from continuum.errors import DependencyUnavailable
+
+if TYPE_CHECKING:  # psycopg_pool is imported only where a pool is built (not on Lambda)
+    from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger("continuum.storage.postgres")
 
@@ -50,6 +52,10 @@ def connection_settings(url: str, *, application_name: str = "continuum") -> tup
     return make_conninfo(**params), {"autocommit": True, "prepare_threshold": None}
 
 
+class PoolExhausted(Exception):
+    """No pooled connection became free (or could be opened) within ACQUIRE_TIMEOUT."""
+
+
 def describe(exc: BaseException) -> str:
     """One line about a failure, without the connection string (it may hold a password)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
@@ -65,6 +71,8 @@ class PoolSource:
         self._pool: AsyncConnectionPool | None = None
 
     def _new_pool(self) -> AsyncConnectionPool:
+        from psycopg_pool import AsyncConnectionPool
+
         return AsyncConnectionPool(
             self.conninfo,
             kwargs=self.kwargs,
@@ -83,10 +91,16 @@ class PoolSource:
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
+        from psycopg_pool import PoolTimeout
+
         if self._pool is None:
             await self.open()
         assert self._pool is not None
-        async with self._pool.connection() as conn:
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                conn = await stack.enter_async_context(self._pool.connection())
+            except PoolTimeout as exc:
+                raise PoolExhausted(describe(exc)) from exc
             yield conn
 
     async def refresh(self) -> None:
