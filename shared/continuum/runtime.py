@@ -98,7 +98,7 @@ def build_engine(
     """The engine with its ranking settings and, when enabled, the embedding provider
     and indexer (background where one process lives on, inline on serverless).
     `bindings` are runtime handles a provider needs (a Worker's Workers AI binding: `ai`)."""
-    from continuum.core.retrieval import RankingConfig
+    from continuum.core.ranking_config import RankingConfig
     from continuum.embeddings.factory import build_embedder
 
     embedder = build_embedder(settings, **(bindings or {}))

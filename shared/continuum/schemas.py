@@ -89,14 +89,13 @@ def is_valid_tenant_id(value: str) -> bool:
 
 
 class Model(BaseModel):
-    # Response models build their validators on first use, not at import: a Lambda function
-    # or Worker serving one route group builds only those its routes use (cold start).
-    # Request bodies (Strict) stay eager: FastAPI warns about deferred body models.
+    # Every model builds its validators on first use, not at import: a Lambda function or
+    # Worker serving one route group builds only the models its own routes use (cold start).
     model_config = ConfigDict(defer_build=True)
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, defer_build=True)
 
 
 # ---- learn / recall / turn -------------------------------------------------------------

@@ -9,17 +9,24 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 from continuum import __version__
 from continuum.api.errors import install_error_handlers
 from continuum.api.middleware import RequestMiddleware
 from continuum.runtime import Services
 from continuum.settings import Settings, load_settings
+
+# FastAPI wraps a body model in Field(alias=<parameter name>); pydantic warns that the alias
+# has no effect when that model's schema is built later (our models defer building, see
+# schemas.Model). The alias is indeed irrelevant there, so this one warning is noise.
+warnings.filterwarnings("ignore", message="The 'alias' attribute", category=UnsupportedFieldAttributeWarning)
 
 ROUTERS: dict[str, str] = {
     "health": "continuum.api.routers.health",

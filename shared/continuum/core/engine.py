@@ -10,10 +10,8 @@ from typing import Any
 
 from continuum.clock import Clock
 from continuum.core.caching import ResultCache
-from continuum.core.context import build_context
 from continuum.core.crypto import ContentCipher
-from continuum.core.extraction import Concept, concept_key, extract_concepts, extract_decisions
-from continuum.core.retrieval import RankingConfig, RetrievalOptions, Retriever
+from continuum.core.ranking_config import RankingConfig
 from continuum.core.text import analyze
 from continuum.errors import InvalidInput, NotFound
 from continuum.ids import IdGenerator, is_valid_id
@@ -95,11 +93,23 @@ class MemoryEngine:
         self.cipher = cipher or ContentCipher(None)
         self.metrics = metrics or NullMetrics()
         self.ids = ids or IdGenerator()
-        self.retriever = Retriever(storage, self.cipher, ranking, embedder)
+        self._ranking = ranking
+        self._embedder = embedder
+        self._retriever: Any = None
         self.indexer = indexer  # embeds stored memories (continuum.embeddings.indexer), or None
         self._known_tenants: set[str] = set()
 
     # ---- helpers ----------------------------------------------------------------------
+
+    @property
+    def retriever(self) -> Any:
+        """Built on first use: a process that never searches never imports the ranking code
+        (a Lambda function serving health or memory writes starts faster)."""
+        if self._retriever is None:
+            from continuum.core.retrieval import Retriever
+
+            self._retriever = Retriever(self.storage, self.cipher, self._ranking, self._embedder)
+        return self._retriever
 
     def _now(self) -> datetime:
         return self.clock.now()
@@ -186,6 +196,8 @@ class MemoryEngine:
         now = self._now()
         await self._ensure_tenant(tenant_id, now)
         text = f"{request.user_message}\n{request.ai_response}"
+        from continuum.core.extraction import Concept, extract_concepts, extract_decisions
+
         concepts: dict[str, Concept] = {}
         for concept in extract_concepts(request.user_message) + extract_concepts(request.ai_response):
             concepts.setdefault(concept.key, concept)
@@ -270,6 +282,9 @@ class MemoryEngine:
         if cached is not None:
             cached["query_time_ms"] = round((time.perf_counter() - started) * 1000, 3)
             return RecallResponse.model_validate(cached)
+        from continuum.core.context import build_context
+        from continuum.core.retrieval import RetrievalOptions
+
         now = self._now()
         if self.indexer is not None:
             self.indexer.touch(tenant_id)
@@ -447,6 +462,8 @@ class MemoryEngine:
         if cached is not None:
             cached["query_time_ms"] = round((time.perf_counter() - started) * 1000, 3)
             return SearchResponse.model_validate(cached)
+        from continuum.core.retrieval import RetrievalOptions
+
         if self.indexer is not None:
             self.indexer.touch(tenant_id)
         retrieval = await self.retriever.retrieve(
@@ -491,6 +508,8 @@ class MemoryEngine:
         return EntityList(entities=[self._entity(r) for r in records], limit=limit, offset=offset)
 
     async def get_entity(self, tenant_id: str, name: str, *, link_limit: int = 20) -> EntityDetail:
+        from continuum.core.extraction import concept_key
+
         key = concept_key(name)
         found = await self.storage.find_entities(tenant_id, [key])
         if not found:

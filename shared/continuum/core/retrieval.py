@@ -29,7 +29,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from continuum.core.crypto import ContentCipher
 from continuum.core.extraction import concept_key, extract_concepts
@@ -44,6 +43,7 @@ from continuum.core.ranking import (
     smooth,
     top,
 )
+from continuum.core.ranking_config import RankingConfig
 from continuum.core.text import analyze, query_terms, words
 from continuum.models import EntityRecord, LexicalStats, LinkRecord, MemoryFilters, MemoryRecord
 from continuum.ports import Embedder, Storage
@@ -52,40 +52,6 @@ log = logging.getLogger("continuum.retrieval")
 
 MAX_NGRAM = 3
 POSTINGS_BUDGET = 5_000
-
-
-@dataclass(frozen=True)
-class RankingConfig:
-    """Which signals take part, and their few weights. Defaults: the best general recall."""
-
-    lexical: bool = True
-    graph: bool = True
-    context: bool = True
-    time: bool = True
-    recency: bool = True
-    candidates: int = 150
-    dense_candidates: int = 100
-    vector_scan_limit: int = 20_000
-    context_anchors: int = 20
-    lexical_weight: float = 1.0
-    dense_weight: float = 1.0
-    dense_floor: float = 0.1
-    graph_term_weight: float = 0.35
-    hub_share: float = 0.05
-    second_hop: float = 0.5
-    context_weight: float = 0.7
-    time_boost: float = 0.2
-    recency_weight: float = 0.02
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> RankingConfig:
-        return cls(
-            lexical=getattr(settings, "rank_lexical", True),
-            graph=getattr(settings, "rank_graph", True),
-            context=getattr(settings, "rank_context", True),
-            time=getattr(settings, "rank_time", True),
-            vector_scan_limit=getattr(settings, "vector_scan_limit", cls.vector_scan_limit),
-        )
 
 
 @dataclass

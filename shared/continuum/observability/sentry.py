@@ -67,7 +67,7 @@ def init_sentry(settings: Settings) -> bool:
         traces_sample_rate=settings.sentry_traces_sample_rate,
         environment=settings.env,
         release=f"continuum@{__version__}",
-        send_default_pii=False,
+        # send_default_pii is left unset: its default is off, and setting it is deprecated.
         include_local_variables=False,
         max_request_body_size="never",
         before_send=make_scrubber(settings),
