@@ -121,7 +121,22 @@ async def test_a_failing_migration_leaves_nothing_behind(database: str, monkeypa
         assert conn.execute("SELECT to_regclass('memories'), to_regclass('half_done')").fetchone() == (None, None)
 
 
-async def test_pg_trgm_is_skipped_cleanly_where_it_may_not_be_created_and_applied_later(database: str) -> None:
+def _index_names(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'memories'")}
+
+
+async def _candidate_ids(storage: PostgresStorage, tenant: str, terms: list[str], **filters: str) -> list[str]:
+    found = await storage.lexical_candidates(tenant, terms, MemoryFilters(**filters), limit=10, now=NOW)
+    return [m.id for m in found]
+
+
+async def test_optional_extensions_are_skipped_cleanly_where_they_may_not_be_created_and_applied_later(
+    database: str,
+) -> None:
+    """pg_trgm (0003) and btree_gin (0005) both need CREATE on the database: a role without
+    it gets the schema, the plain full-text index and the same candidates; the owner's
+    next migrate applies both, and the candidates stay exactly the same."""
     role = f"continuum_limited_{secrets.token_hex(4)}"
     name = database.rpartition("/")[2]
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -133,22 +148,96 @@ async def test_pg_trgm_is_skipped_cleanly_where_it_may_not_be_created_and_applie
         storage = await _storage(limited_url, serverless=True)
         try:
             applied = await storage.migrate()
-            assert "0003_trigram" not in applied and "0001_init" in applied
+            assert "0003_trigram" not in applied and "0005_tenant_search" not in applied and "0001_init" in applied
             assert await storage.features() == set()
             assert await storage.similar_entities("t", "Aurora") == []
-            assert "0003_trigram" in await storage.pending_migrations()
+            assert {"0003_trigram", "0005_tenant_search"} <= set(await storage.pending_migrations())
+            assert "idx_memories_search" in _index_names(database)
+            for tenant in ("t", "u"):
+                await storage.insert_memories(
+                    tenant,
+                    [memory(tenant, f"kestrel sighting {n} over the {tenant} meadow", session=f"s{n % 2}")
+                     for n in range(6)],
+                    NOW,
+                )  # fmt: skip
+            before = [
+                await _candidate_ids(storage, "t", ["kestrel"]),
+                await _candidate_ids(storage, "t", ["kestrel"], session_id="s1"),
+                await _candidate_ids(storage, "u", ["meadow", "sight"]),
+            ]
         finally:
             await storage.close()
         owner = await _storage(database, serverless=True)  # a role that may: applied now
         try:
-            assert await owner.migrate() == ["0003_trigram"]
-            assert await owner.features() == {"trigram"}
+            assert await owner.migrate() == ["0003_trigram", "0005_tenant_search"]
+            assert await owner.features() == {"trigram", "btree_gin"}
+            names = _index_names(database)
+            assert "idx_memories_tenant_search" in names and "idx_memories_search" not in names
+            after = [
+                await _candidate_ids(owner, "t", ["kestrel"]),
+                await _candidate_ids(owner, "t", ["kestrel"], session_id="s1"),
+                await _candidate_ids(owner, "u", ["meadow", "sight"]),
+            ]
+            assert after == before and [len(ids) for ids in after] == [6, 3, 6]
         finally:
             await owner.close()
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+async def test_candidates_best_rank_first_newest_among_equals_from_the_tenant_index(database: str) -> None:
+    storage = await _storage(database)
+    try:
+        await storage.migrate()
+        rows = [
+            memory("t", "kestrel kestrel kestrel over the ridge", memory_id="m1"),  # oldest, highest rank
+            memory("t", "a kestrel at dawn", memory_id="m2"),
+            memory("t", "a kestrel at noon", memory_id="m3", session="s"),
+            memory("t", "a kestrel at dusk", memory_id="m4"),
+            memory("t", "a kestrel long gone", memory_id="m5", expires=datetime(2029, 1, 1, tzinfo=UTC)),
+            memory("t", "no bird here", memory_id="m6"),
+        ]
+        await storage.insert_memories("t", rows, datetime(2028, 1, 1, tzinfo=UTC))
+        await storage.insert_memories("u", [memory("u", "kestrel kestrel kestrel kestrel", memory_id="m9")], NOW)
+        found = await storage.lexical_candidates("t", ["kestrel"], MemoryFilters(), limit=3, now=NOW)
+        assert [m.id for m in found] == ["m1", "m4", "m3"]  # rank, then newest; expired and other tenants out
+        assert found[0].content == rows[0].content and found[2].session_id == "s"  # whole rows
+        assert await _candidate_ids(storage, "t", ["kestrel", "bird"]) == ["m1", "m6", "m4", "m3", "m2"]
+        assert await _candidate_ids(storage, "t", ["kestrel"], session_id="s") == ["m3"]
+    finally:
+        await storage.close()
+
+
+async def test_one_gin_index_answers_tenant_and_terms_without_the_primary_key_range(database: str) -> None:
+    """EXPLAIN of the candidate statement on a tenant of 30,000 memories beside another of
+    10,000: the tenant's full-text index alone is scanned (no BitmapAnd with the primary
+    key's tenant range, which grows with the tenant); whole rows are read for the result."""
+    from continuum.storage.postgres import MEMORY_COLUMNS
+    from continuum.storage.postgres_search import candidates_statement
+
+    storage = await _storage(database)
+    try:
+        await storage.migrate()
+    finally:
+        await storage.close()
+    with psycopg.connect(database) as conn:
+        conn.execute(
+            "INSERT INTO memories (id, tenant_id, scope_key, role, content, content_hash, search_terms, "
+            "created_at, updated_at) SELECT lpad(n::text, 8, '0'), t, '', 'user', 'x', md5(n::text), "
+            "'note ' || (n % 97)::text || CASE WHEN n % 1000 = 7 THEN ' kestrel' ELSE '' END, now(), now() "
+            "FROM generate_series(1, 40000) n, LATERAL (SELECT CASE WHEN n <= 30000 THEN 'big' ELSE 'small' END) s(t)"
+        )
+        conn.execute("ANALYZE memories")
+        conn.execute("SET enable_seqscan = off")  # small rows: a sequential scan would win here
+        statement = candidates_statement([c.strip() for c in MEMORY_COLUMNS.split(",")], "")
+        for terms in ("'kestrel'", "'kestrel' | '5'"):
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + statement, (terms, "big", NOW, 150, "big")))
+            assert "Bitmap Index Scan on idx_memories_tenant_search" in plan, plan
+            assert "BitmapAnd" not in plan and "Bitmap Index Scan on memories_pkey" not in plan, plan
+        found = [r[0] for r in conn.execute(statement, ("'kestrel'", "big", NOW, 150, "big"))]
+        assert found == [f"{n:08d}" for n in range(30000, 0, -1) if n % 1000 == 7]
 
 
 async def test_trigram_similarity_suggests_entity_names(database: str) -> None:

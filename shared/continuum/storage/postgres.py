@@ -35,7 +35,6 @@ from continuum.models import (
     InsertResult,
     LearnOutcome,
     LearnWrite,
-    LexicalStats,
     LinkRecord,
     MemoryChanges,
     MemoryFilters,
@@ -55,6 +54,7 @@ from continuum.storage.postgres_connect import (
     connection_settings,
     describe,
 )
+from continuum.storage.postgres_search import SearchMixin
 from continuum.storage.postgres_vectors import VectorMixin
 
 log = logging.getLogger("continuum.storage.postgres")
@@ -65,7 +65,6 @@ Work = Callable[[AsyncConnection], Awaitable[T]]
 
 MIGRATION_LOCK = 0x636F6E74  # "cont": serialises concurrent migrators (transaction-scoped)
 _OPTIONAL = re.compile(r"^--\s*continuum:\s*optional extension\s+([A-Za-z0-9_]+)\s*$", re.MULTILINE)
-_TERM = re.compile(r"[^\W_]+")
 _SKIPPABLE = (
     psycopg.errors.InsufficientPrivilege,
     psycopg.errors.FeatureNotSupported,
@@ -238,13 +237,6 @@ def filter_clause(filters: MemoryFilters, prefix: str = "") -> tuple[str, list[A
     return "".join(f" AND {c}" for c in clauses), params
 
 
-def tsquery_text(terms: Sequence[str]) -> str:
-    """An OR query over index terms. Terms are letters and digits only (the core's
-    analyser); anything else is dropped rather than interpreted as query syntax."""
-    safe = [t for t in dict.fromkeys(terms) if _TERM.fullmatch(t)]
-    return " | ".join(f"'{t}'" for t in safe)
-
-
 async def fetch(conn: AsyncConnection, query: str, params: Sequence[Any] = ()) -> list[Row]:
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, params)
@@ -369,7 +361,7 @@ def _decision_parts(tenant_id: str, decisions: Sequence[DecisionRecord]) -> list
 # ---- the adapter ----------------------------------------------------------------------
 
 
-class PostgresStorage(VectorMixin):
+class PostgresStorage(SearchMixin, VectorMixin):
     """The Storage port on PostgreSQL. `serverless=True`: one reused connection per warm
     instance (AWS Lambda); otherwise a pool (POSTGRES_POOL_SIZE + POSTGRES_MAX_OVERFLOW)."""
 
@@ -950,50 +942,6 @@ class PostgresStorage(VectorMixin):
                 f"SELECT {MEMORY_COLUMNS} FROM memories WHERE tenant_id = %s AND {_LIVE}{where} "
                 "ORDER BY id DESC LIMIT %s",
                 (tenant_id, _ts(now), *params, limit),
-            )
-            return [memory_from_row(r) for r in rows]
-
-        return await self._run(work)
-
-    async def lexical_stats(self, tenant_id: str, terms: Sequence[str]) -> LexicalStats:
-        async def work(conn: AsyncConnection) -> LexicalStats:
-            rows = await fetch(
-                conn,
-                "SELECT term, df, NULL::bigint AS docs, NULL::bigint AS total FROM term_stats "
-                "WHERE tenant_id = %s AND term = ANY(%s::text[]) "
-                "UNION ALL SELECT NULL, NULL, doc_count, term_total FROM corpus_stats WHERE tenant_id = %s",
-                (tenant_id, list(terms), tenant_id),
-            )
-            df = {r["term"]: int(r["df"]) for r in rows if r["term"] is not None}
-            totals = next((r for r in rows if r["term"] is None), {"docs": 0, "total": 0})
-            return LexicalStats(doc_count=int(totals["docs"]), term_total=int(totals["total"]), document_frequency=df)
-
-        return await self._run(work)
-
-    async def lexical_candidates(
-        self,
-        tenant_id: str,
-        terms: Sequence[str],
-        filters: MemoryFilters,
-        *,
-        limit: int,
-        now: datetime,
-    ) -> list[MemoryRecord]:
-        query = tsquery_text(terms)
-        if not query:
-            return []
-        where, params = filter_clause(filters, prefix="m.")
-        columns = ", ".join(f"m.{c.strip()}" for c in MEMORY_COLUMNS.split(","))
-
-        async def work(conn: AsyncConnection) -> list[MemoryRecord]:
-            # The index proposes; the core scores with BM25 on the tenant's statistics.
-            rows = await fetch(
-                conn,
-                f"SELECT {columns} FROM memories m, to_tsquery('simple', %s) q "
-                "WHERE m.tenant_id = %s AND m.search_vector @@ q "
-                f"AND (m.expires_at IS NULL OR m.expires_at > %s){where} "
-                "ORDER BY ts_rank(m.search_vector, q) DESC, m.id DESC LIMIT %s",
-                (query, tenant_id, _ts(now), *params, limit),
             )
             return [memory_from_row(r) for r in rows]
 
