@@ -9,27 +9,23 @@ Upstash costs little and the layered cache falls back to the database.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
-from continuum.cache.breaker import Breaker
-
-T = TypeVar("T")
+from continuum.cache.guarded import GuardedCache
 
 TIMEOUT = 1.0  # HTTPS round trips to a regional endpoint: a little more room than Redis
 _ERRORS = (Exception,)  # any transport, HTTP, protocol or decoding failure of the client
 
 
-class UpstashCache:
+class UpstashCache(GuardedCache):
     name = "upstash"
+    errors = _ERRORS
 
     def __init__(self, url: str, token: str, *, timeout: float = TIMEOUT) -> None:
         from upstash_redis.asyncio import Redis
 
         self.timeout = timeout
-        self._client: Any = Redis(
+        client = Redis(
             url.rstrip("/"),
             token,
             rest_encoding="base64",
@@ -37,26 +33,7 @@ class UpstashCache:
             rest_retry_interval=0,
             allow_telemetry=False,
         )
-        self._breaker = Breaker("upstash")
-
-    async def _call(self, action: Callable[[], Awaitable[T]], *, probe: bool = False) -> T:
-        async def bounded() -> T:
-            return await asyncio.wait_for(action(), timeout=self.timeout)
-
-        return await self._breaker.call(bounded, errors=_ERRORS, probe=probe)
-
-    async def get(self, key: str) -> str | None:
-        return await self._call(lambda: self._client.get(key))
-
-    async def set(self, key: str, value: str, ttl: int) -> None:
-        await self._call(lambda: self._client.set(key, value, ex=ttl))
-
-    async def set_if_absent(self, key: str, value: str, ttl: int) -> bool:
-        return bool(await self._call(lambda: self._client.set(key, value, ex=ttl, nx=True)))
-
-    async def delete(self, *keys: str) -> None:
-        if keys:
-            await self._call(lambda: self._client.delete(*keys))
+        super().__init__(client, call_timeout=timeout)
 
     async def incr(self, key: str, ttl: int) -> int:
         """Atomic (one /multi-exec request): the expiry is set when the counter is created."""
@@ -69,9 +46,6 @@ class UpstashCache:
             return int(value)
 
         return await self._call(run)
-
-    async def ping(self) -> None:
-        await self._call(lambda: self._client.ping(), probe=True)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken client must not fail shutdown
