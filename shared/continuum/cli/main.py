@@ -206,19 +206,26 @@ def learn(user_message: str, ai_response: str, instance_id: str | None, session_
 
     body = {"user_message": user_message, "ai_response": ai_response, "instance_id": instance_id,
             "session_id": session_id}  # fmt: skip
-    if url:
-        data = _Remote(url, api_key, tenant if tenant != "default" else None).call("POST", "/v1/learn", body)
-    else:
-        request = _validated(LearnRequest, body)
-
-        async def action(services: Any) -> Any:
-            return (await services.engine.learn(tenant, request)).model_dump(mode="json")
-
-        data = _run(_with_services(_settings(), action))
+    data = _post_or_run("/v1/learn", LearnRequest, body, tenant, url, api_key)
     _emit(data, as_json, lambda d: (
         f"learned: {len(d['memory_ids'])} memories, {d['concepts_extracted']} concepts, "
         f"{d['decisions_detected']} decisions, {d['links_created']} new links"
     ))  # fmt: skip
+
+
+def _post_or_run(path: str, model: Any, body: dict[str, Any], tenant: str, url: str | None,
+                 api_key: str | None) -> Any:  # fmt: skip
+    """POST `body` to a running server at `url`, or validate it and run the engine operation
+    that `path` names (`/v1/learn` -> engine.learn) on the configured storage."""
+    if url:
+        return _Remote(url, api_key, tenant if tenant != "default" else None).call("POST", path, body)
+    request = _validated(model, body)
+    operation = path.rsplit("/", 1)[1]
+
+    async def action(services: Any) -> Any:
+        return (await getattr(services.engine, operation)(tenant, request)).model_dump(mode="json")
+
+    return _run(_with_services(_settings(), action))
 
 
 def _validated(model: Any, body: dict[str, Any]) -> Any:
@@ -247,15 +254,7 @@ def recall(message: str, limit: int, instance_id: str | None, session_id: str | 
     from continuum.schemas import RecallRequest
 
     body = {"message": message, "limit": limit, "instance_id": instance_id, "session_id": session_id}
-    if url:
-        data = _Remote(url, api_key, tenant if tenant != "default" else None).call("POST", "/v1/recall", body)
-    else:
-        request = _validated(RecallRequest, body)
-
-        async def action(services: Any) -> Any:
-            return (await services.engine.recall(tenant, request)).model_dump(mode="json")
-
-        data = _run(_with_services(_settings(), action))
+    data = _post_or_run("/v1/recall", RecallRequest, body, tenant, url, api_key)
     _emit(data, as_json, lambda d: d["context"] or "(nothing relevant remembered yet)")
 
 
@@ -273,15 +272,7 @@ def search(query: str, limit: int, mode: str, tenant: str, url: str | None, api_
     from continuum.schemas import SearchRequest
 
     body = {"query": query, "limit": limit, "mode": mode}
-    if url:
-        data = _Remote(url, api_key, tenant if tenant != "default" else None).call("POST", "/v1/search", body)
-    else:
-        request = _validated(SearchRequest, body)
-
-        async def action(services: Any) -> Any:
-            return (await services.engine.search(tenant, request)).model_dump(mode="json")
-
-        data = _run(_with_services(_settings(), action))
+    data = _post_or_run("/v1/search", SearchRequest, body, tenant, url, api_key)
     _emit(data, as_json, lambda d: "\n".join(
         f"{r['score']:.3f}  {r['id']}  {r['content'][:100]}" for r in d["results"]
     ) or "(no results)")  # fmt: skip
