@@ -120,7 +120,7 @@ def create_app(
     for name in routers if routers is not None else ROUTERS:
         if name not in ROUTERS:
             raise ValueError(f"unknown router group {name!r}; known: {', '.join(ROUTERS)}")
-        app.include_router(importlib.import_module(ROUTERS[name]).router)
+        importlib.import_module(ROUTERS[name]).router.mount(app)
     install_error_handlers(app)
     for middleware_class, options in middleware:
         app.add_middleware(middleware_class, **options)

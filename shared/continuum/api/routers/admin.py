@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 
 from continuum.api.deps import AdminDep, ServicesDep
+from continuum.api.routes import RouteTable
 from continuum.schemas import TENANT_PATTERN, KeyCreate, KeyCreated, TenantErased, TenantList
 
-router = APIRouter(tags=["admin"])
+router = RouteTable(tags=["admin"])
 
 
 @router.post("/v1/keys", response_model=KeyCreated, status_code=201)

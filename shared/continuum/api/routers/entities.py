@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.routes import RouteTable
 from continuum.schemas import EntityDetail, EntityList, Stats
 
-router = APIRouter(tags=["entities"])
+router = RouteTable(tags=["entities"])
 
 
 @router.get("/v1/entities", response_model=EntityList)

@@ -5,15 +5,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from continuum import __version__
+from continuum.api.routes import RouteTable
 from continuum.errors import ContinuumError
 from continuum.schemas import HealthResponse
 from continuum.settings import Settings
 
-router = APIRouter(tags=["health"])
+router = RouteTable(tags=["health"])
 
 LOW_DISK_BYTES = 100 * 1024 * 1024
 

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.routes import RouteTable
 from continuum.schemas import LearnRequest, LearnResponse
 
-router = APIRouter(tags=["learn"])
+router = RouteTable(tags=["learn"])
 
 
 @router.post("/v1/learn", response_model=LearnResponse)

@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.routes import RouteTable
 from continuum.schemas import (
     Identifier,
     Memory,
@@ -18,7 +19,7 @@ from continuum.schemas import (
     SearchFilters,
 )
 
-router = APIRouter(tags=["memories"])
+router = RouteTable(tags=["memories"])
 
 
 @router.post("/v1/memories", response_model=MemoryStored, status_code=201)

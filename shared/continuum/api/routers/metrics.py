@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.routes import RouteTable
 from continuum.core.auth import require_admin
 
-router = APIRouter(tags=["metrics"])
+router = RouteTable(tags=["metrics"])
 
 
 @router.get("/metrics", response_class=Response)

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.routes import RouteTable
 from continuum.errors import InvalidInput
 from continuum.schemas import ImportResult
 
-router = APIRouter(tags=["export"])
+router = RouteTable(tags=["export"])
 
 
 @router.get("/v1/export", response_class=StreamingResponse)

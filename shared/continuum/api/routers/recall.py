@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
-
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.routes import RouteTable
 from continuum.schemas import RecallRequest, RecallResponse
 
-router = APIRouter(tags=["recall"])
+router = RouteTable(tags=["recall"])
 log = logging.getLogger("continuum.recall")
 
 

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.routes import RouteTable
 from continuum.schemas import SearchRequest, SearchResponse
 
-router = APIRouter(tags=["search"])
+router = RouteTable(tags=["search"])
 
 
 @router.post("/v1/search", response_model=SearchResponse)

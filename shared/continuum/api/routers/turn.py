@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.routes import RouteTable
 from continuum.schemas import TurnRequest, TurnResponse
 
-router = APIRouter(tags=["turn"])
+router = RouteTable(tags=["turn"])
 
 
 @router.post("/v1/turn", response_model=TurnResponse)
