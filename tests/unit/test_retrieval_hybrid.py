@@ -120,6 +120,15 @@ async def test_recall_context_block_names_dates_and_linking_concepts(engine):
     assert first.created_at.strftime("%Y-%m-%d") in recalled.context
 
 
+async def test_recalled_memories_name_linking_concepts_as_they_were_written(engine):
+    await engine.learn("t", LearnRequest(user_message="Orion streams its events through Kafka.", ai_response="Ok."))
+    await engine.learn("t", LearnRequest(user_message="Kafka runs on the Zeus cluster.", ai_response="Ok."))
+    recalled = await engine.recall("t", RecallRequest(message="What does Orion depend on?"))
+    linked = {name for memory in recalled.memories for name in memory.concepts}
+    assert {"Orion", "Kafka"} <= linked  # the query's concept and one reached through the graph
+    assert linked == {name for name in linked if name[0].isupper()}  # display names, never index keys
+
+
 async def test_semantic_mode_needs_an_embedder(engine):
     from continuum.errors import InvalidInput
 

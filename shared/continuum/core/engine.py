@@ -295,6 +295,7 @@ class MemoryEngine:
             RetrievalOptions(limit=request.limit, max_concepts=request.max_concepts),
             now,
         )
+        names = await self._names(tenant_id, retrieval)
         memories = [
             RecalledMemory(
                 id=s.memory.id,
@@ -305,11 +306,10 @@ class MemoryEngine:
                 instance_id=s.memory.instance_id,
                 session_id=s.memory.session_id,
                 metadata=s.memory.metadata,
-                concepts=s.concepts,
+                concepts=[names.get(key, key) for key in s.concepts],
             )
             for s in retrieval.scored
         ]
-        names = await self._names(tenant_id, retrieval)
         concepts = list(dict.fromkeys([e.name for e in retrieval.concepts] + [
             names.get(link.concept_a, link.concept_a) for link in retrieval.links
         ] + [names.get(link.concept_b, link.concept_b) for link in retrieval.links]))[: request.max_concepts]
@@ -334,11 +334,12 @@ class MemoryEngine:
         await self.cache.put(tenant_id, "recall", parts, response.model_dump(mode="json"))
         return response
 
-    async def _names(self, tenant_id: str, retrieval: object) -> dict[str, str]:
-        """Display names for the concept keys that links refer to."""
-        links = getattr(retrieval, "links", [])
-        known = {e.key: e.name for e in getattr(retrieval, "concepts", [])}
-        missing = {k for link in links for k in (link.concept_a, link.concept_b)} - set(known)
+    async def _names(self, tenant_id: str, retrieval: Any) -> dict[str, str]:
+        """Display names for the concept keys that links and recalled memories refer to."""
+        known = {e.key: e.name for e in retrieval.concepts}
+        referred = {k for link in retrieval.links for k in (link.concept_a, link.concept_b)}
+        referred.update(key for scored in retrieval.scored for key in scored.concepts)
+        missing = referred - set(known)
         if missing:
             for entity in await self.storage.find_entities(tenant_id, sorted(missing)):
                 known[entity.key] = entity.name

@@ -345,7 +345,7 @@ class Retriever:
         pairs: list[tuple[str, str]] = []
         for entity in concepts:
             for term in self.cipher.index_terms(list(dict.fromkeys(analyze(entity.name)))):
-                pairs.append((term, entity.name))
+                pairs.append((term, entity.key))
         pairs += [(term, key) for term, (_, key) in related.items()]
         return pairs
 
