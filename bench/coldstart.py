@@ -6,9 +6,14 @@ real PostgreSQL; the time is import + first request. The baseline, measured in t
 run and the same way: `import fastapi, mangum` from the same artifact. Runs alternate
 between baseline and handlers; medians are printed with the ratio and the artifact size.
 
-    .venv/bin/python bench/coldstart.py [--runs 7] [--rebuild]
+    .venv/bin/python bench/coldstart.py [--runs 7] [--rebuild] [--instructions]
 
 Targets: every handler within 1.5x of the baseline; artifact under 10 MB zipped.
+
+Times on a shared 2-CPU machine move by +-20 % from run to run. `--instructions` adds a
+count that does not: each process once under valgrind's callgrind (CPU instructions
+executed by the process, interpreter start-up subtracted, hash seed fixed), as a ratio to
+the baseline's. It takes about a minute per handler.
 """
 
 from __future__ import annotations
@@ -129,6 +134,35 @@ def warm_duration(command: list[str], env: dict[str, str], cwd: Path, requests: 
     return _value(done.stdout, "WARM")
 
 
+EMPTY = "pass"
+
+
+def instructions(command: list[str], env: dict[str, str], cwd: Path) -> int:
+    """Instructions the process executes, counted by callgrind (repeatable under load)."""
+    counted = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command]
+    done = subprocess.run(counted, env={**env, "PYTHONHASHSEED": "0"}, cwd=cwd, capture_output=True,
+                          text=True, timeout=900)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return int(re.search(r"Collected : (\d+)", done.stderr).group(1))  # type: ignore[union-attr]
+
+
+def instruction_ratios(python: str, code: Path, runtime: Path, env: dict[str, str], admin: str) -> list[str]:
+    empty = instructions(artifact.isolated_command(python, code, runtime, EMPTY), env, code)
+    base = instructions(artifact.isolated_command(python, code, runtime, BASELINE), env, code) - empty
+    lines = ["\ninstructions executed (callgrind; interpreter start-up subtracted), one run each:",
+             f"{'baseline':<10} {base / 1e6:>10.0f} M  1.00x   (import fastapi, mangum)"]  # fmt: skip
+    worst = 0.0
+    handler_cmd = artifact.isolated_command(python, code, runtime, HANDLER)
+    for name, (method, path, body) in REQUESTS.items():
+        run_env = {**env, "BENCH_HANDLER": name, "BENCH_EVENT": json.dumps(event(method, path, body, admin))}
+        count = instructions(handler_cmd, run_env, code) - empty
+        worst = max(worst, count / base)
+        lines.append(f"{name:<10} {count / 1e6:>10.0f} M  {count / base:.2f}x")
+    lines.append(f"worst instruction ratio {worst:.2f}x (target <= 1.5x)")
+    return lines
+
+
 def load_note() -> str:
     one, five, _ = (f"{x:.1f}" for x in os.getloadavg())
     return f"{one} (1 min), {five} (5 min) on {os.cpu_count()} CPUs"
@@ -138,6 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true", help="run `osls package` even if a build exists")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions with callgrind")
     args = parser.parse_args()
     python = artifact.lambda_python()
     builds = artifact.BUILD
@@ -171,6 +206,7 @@ def main() -> None:
         for name, (method, path, body) in REQUESTS.items():
             run_env = {**env, "BENCH_HANDLER": name, "BENCH_EVENT": json.dumps(event(method, path, body, admin))}
             warm[name] = warm_duration(handler_cmd, run_env, code, 30)
+        counted = instruction_ratios(python, code, runtime, env, admin) if args.instructions else []
     finally:
         drop_database(url)
     base = statistics.median(w for w, _ in baseline)
@@ -196,6 +232,7 @@ def main() -> None:
         size = (builds / arch / "continuum.zip").stat().st_size
         print(f"artifact {arch}: {size / 1e6:.2f} MB zipped ({size} bytes)")
     print(f"worst ratio {worst:.2f}x wall, {worst_cpu:.2f}x CPU (target <= 1.5x); load average {load_note()}")
+    print("\n".join(counted))
 
 
 if __name__ == "__main__":
