@@ -11,6 +11,12 @@
 
     .venv/bin/python bench/scale.py --memories 100000,300000,1000000   # measured at each size
     .venv/bin/python bench/scale.py --memories 20000 --queries 100     # a quick look
+    .venv/bin/python bench/scale.py --memories 300000 --keep            # ...then, on that database:
+    .venv/bin/python bench/scale.py --database URL                      # measure again, no filling
+
+--database measures a database kept by an earlier run as it is (e.g. before and after
+an index change, or with another checkout's code through PYTHONPATH): the server it
+starts migrates it first, like any `continuum serve`.
 
 Embeddings are off: embedding a million texts with the local model on this 2-core
 machine would take hours; the lexical path is what a million-row tenant exercises.
@@ -124,10 +130,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", action="store_true", help="Keep the database (its URL is printed).")
     parser.add_argument("--json", type=Path, help="Write the figures here (after each size).")
+    parser.add_argument("--database", help="Measure this kept database as it is: no filling, never dropped.")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.memories.split(","))
 
     conversation, questions = load_conversation(args.locomo)
+    if args.database:
+        results = [remeasure(args.database, args.queries, args.seed, questions)]
+        report(results, args.queries, len(questions), args.locomo.stem)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+        return
     name = f"continuum_scale_{secrets.token_hex(4)}"
     with psycopg.connect(args.postgres_admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -156,6 +169,19 @@ def main() -> None:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         else:
             print(f"kept {url}", file=sys.stderr)
+
+
+def remeasure(url: str, queries: int, seed: int, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The measurement of a kept database, with the queries a run would ask at its size."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM memories WHERE tenant_id = %s", (TENANT,)).fetchone()
+    memories = int(row[0]) if row else 0
+    size = memories - memories % 1000  # the synthetic part: the LoCoMo conversation is under 1000
+    corpus = Corpus(seed=seed + size)
+    asked = [corpus.query() for _ in range(queries)]
+    with local_server({"POSTGRES_URL": url, "CONTINUUM_CACHE_ENABLED": "false"}) as (server_url, admin_key):
+        measured = measure(server_url, admin_key, asked, questions)
+    return {"size": size, "memories": memories, "load_per_second": 0.0, **measured}
 
 
 def report(results: list[dict[str, Any]], queries: int, questions: int, conversation: str) -> None:
