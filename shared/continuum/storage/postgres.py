@@ -56,6 +56,7 @@ from continuum.storage.postgres_connect import (
 )
 from continuum.storage.postgres_search import SearchMixin
 from continuum.storage.postgres_vectors import VectorMixin
+from continuum.storage.rows import RowReader
 
 log = logging.getLogger("continuum.storage.postgres")
 
@@ -119,71 +120,12 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def memory_from_row(row: Row) -> MemoryRecord:
-    return MemoryRecord(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        content=row["content"],
-        content_hash=row["content_hash"],
-        search_terms=row["search_terms"],
-        role=row["role"],
-        instance_id=row["instance_id"],
-        session_id=row["session_id"],
-        metadata=_sorted_json(row["metadata"]),
-        created_at=_utc(row["created_at"]),
-        updated_at=_utc(row["updated_at"]),
-        expires_at=_utc(row["expires_at"]) if row["expires_at"] is not None else None,
-    )
-
-
-def _entity_from_row(row: Row) -> EntityRecord:
-    return EntityRecord(
-        tenant_id=row["tenant_id"],
-        key=row["name_key"],
-        name=row["name"],
-        entity_type=row["entity_type"],
-        description=row["description"],
-        mention_count=row["mention_count"],
-        created_at=_utc(row["created_at"]),
-        last_seen_at=_utc(row["last_seen_at"]),
-    )
-
-
-def _link_from_row(row: Row) -> LinkRecord:
-    return LinkRecord(
-        concept_a=row["concept_a"],
-        concept_b=row["concept_b"],
-        strength=float(row["strength"]),
-        occurrences=row["occurrences"],
-        created_at=_utc(row["created_at"]),
-        updated_at=_utc(row["updated_at"]),
-    )
-
-
-def _message_from_row(row: Row) -> MessageRecord:
-    return MessageRecord(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        instance_id=row["instance_id"],
-        session_id=row["session_id"],
-        user_message=row["user_message"],
-        ai_response=row["ai_response"],
-        thinking=row["thinking"],
-        metadata=_sorted_json(row["metadata"]),
-        created_at=_utc(row["created_at"]),
-    )
-
-
-def _decision_from_row(row: Row) -> DecisionRecord:
-    return DecisionRecord(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        instance_id=row["instance_id"],
-        session_id=row["session_id"],
-        message_id=row["message_id"],
-        decision=row["decision"],
-        created_at=_utc(row["created_at"]),
-    )
+_rows = RowReader(moment=_utc, document=_sorted_json)
+memory_from_row = _rows.memory
+_entity_from_row = _rows.entity
+_link_from_row = _rows.link
+_message_from_row = _rows.message
+_decision_from_row = _rows.decision
 
 
 # ---- filters --------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from continuum.embeddings.vectors import top_k
 from continuum.errors import Conflict
 from continuum.models import (
     ApiKeyRecord,
-    DecisionRecord,
     EmbeddingRecord,
     EntityRecord,
     ExportPage,
@@ -31,10 +30,10 @@ from continuum.models import (
     MemoryChanges,
     MemoryFilters,
     MemoryRecord,
-    MessageRecord,
     TenantCounts,
     TenantRecord,
 )
+from continuum.storage.rows import RowReader
 
 Row = dict[str, Any]
 Statement = tuple[str, Sequence[Any]]
@@ -60,45 +59,12 @@ def _opt_time(value: datetime | None) -> str | None:
     return to_iso(value) if value is not None else None
 
 
-def memory_from_row(row: Row) -> MemoryRecord:
-    return MemoryRecord(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        content=row["content"],
-        content_hash=row["content_hash"],
-        search_terms=row["search_terms"],
-        role=row["role"],
-        instance_id=row["instance_id"],
-        session_id=row["session_id"],
-        metadata=json.loads(row["metadata"]),
-        created_at=from_iso(row["created_at"]),
-        updated_at=from_iso(row["updated_at"]),
-        expires_at=from_iso(row["expires_at"]) if row["expires_at"] else None,
-    )
-
-
-def _entity_from_row(row: Row) -> EntityRecord:
-    return EntityRecord(
-        tenant_id=row["tenant_id"],
-        key=row["name_key"],
-        name=row["name"],
-        entity_type=row["entity_type"],
-        description=row["description"],
-        mention_count=row["mention_count"],
-        created_at=from_iso(row["created_at"]),
-        last_seen_at=from_iso(row["last_seen_at"]),
-    )
-
-
-def _link_from_row(row: Row) -> LinkRecord:
-    return LinkRecord(
-        concept_a=row["concept_a"],
-        concept_b=row["concept_b"],
-        strength=float(row["strength"]),
-        occurrences=row["occurrences"],
-        created_at=from_iso(row["created_at"]),
-        updated_at=from_iso(row["updated_at"]),
-    )
+_rows = RowReader(moment=from_iso, document=json.loads)
+memory_from_row = _rows.memory
+_entity_from_row = _rows.entity
+_link_from_row = _rows.link
+_message_from_row = _rows.message
+_decision_from_row = _rows.decision
 
 
 def _metadata_clause(metadata: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -801,32 +767,6 @@ class SqliteDialectStorage:
         """Write exported messages, decisions, entities or links (memories go through
         insert_memories); existing rows with the same identity are kept or replaced."""
         await self.db.run_batch([_import_statement(tenant_id, kind, row) for row in rows])
-
-
-def _message_from_row(row: Row) -> MessageRecord:
-    return MessageRecord(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        instance_id=row["instance_id"],
-        session_id=row["session_id"],
-        user_message=row["user_message"],
-        ai_response=row["ai_response"],
-        thinking=row["thinking"],
-        metadata=json.loads(row["metadata"]),
-        created_at=from_iso(row["created_at"]),
-    )
-
-
-def _decision_from_row(row: Row) -> DecisionRecord:
-    return DecisionRecord(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        instance_id=row["instance_id"],
-        session_id=row["session_id"],
-        message_id=row["message_id"],
-        decision=row["decision"],
-        created_at=from_iso(row["created_at"]),
-    )
 
 
 def _import_statement(tenant_id: str, kind: str, row: Any) -> Statement:
