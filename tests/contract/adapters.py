@@ -85,24 +85,6 @@ async def sqlite_storage() -> AsyncIterator[Storage]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _postgres(serverless: bool) -> StorageFactory:
-    @contextlib.asynccontextmanager
-    async def factory() -> AsyncIterator[Storage]:
-        from continuum.storage.postgres import PostgresStorage
-
-        with temporary_database("continuum_contract") as url:
-            settings = Settings(postgres_url=url, postgres_pool_size=1, postgres_max_overflow=3)
-            storage = PostgresStorage(settings, serverless=serverless)
-            try:
-                await storage.connect()
-                await storage.migrate()
-                yield storage
-            finally:
-                await storage.close()
-
-    return factory
-
-
 _bouncer: PgBouncer | None = None
 
 
@@ -115,25 +97,30 @@ def _through_pgbouncer(url: str) -> str:
     return _bouncer.url(url.rpartition("/")[2])
 
 
-@contextlib.asynccontextmanager
-async def pgbouncer_storage() -> AsyncIterator[Storage]:
-    from continuum.storage.postgres import PostgresStorage
+def _postgres(*, serverless: bool = False, pool_size: int = 1, reach: Callable[[str], str] = str) -> StorageFactory:
+    """A fresh database per case; `reach` turns its URL into the one the adapter uses."""
 
-    with temporary_database("continuum_contract") as url:
-        settings = Settings(postgres_url=_through_pgbouncer(url), postgres_pool_size=2, postgres_max_overflow=3)
-        storage = PostgresStorage(settings)
-        try:
-            await storage.connect()
-            await storage.migrate()
-            yield storage
-        finally:
-            await storage.close()
+    @contextlib.asynccontextmanager
+    async def factory() -> AsyncIterator[Storage]:
+        from continuum.storage.postgres import PostgresStorage
+
+        with temporary_database("continuum_contract") as url:
+            settings = Settings(postgres_url=reach(url), postgres_pool_size=pool_size, postgres_max_overflow=3)
+            storage = PostgresStorage(settings, serverless=serverless)
+            try:
+                await storage.connect()
+                await storage.migrate()
+                yield storage
+            finally:
+                await storage.close()
+
+    return factory
 
 
 register_storage("sqlite", sqlite_storage)
-register_storage("postgres", _postgres(serverless=False))
+register_storage("postgres", _postgres())
 register_storage("postgres-serverless", _postgres(serverless=True))
-register_storage("postgres-pgbouncer", pgbouncer_storage)
+register_storage("postgres-pgbouncer", _postgres(pool_size=2, reach=_through_pgbouncer))
 
 
 # ---- caches -----------------------------------------------------------------------------

@@ -273,3 +273,16 @@ def test_warm_instance_keeps_serving_when_the_secrets_store_fails(deployment, mo
     cold = LambdaHandler("health", environ={**deployment.env, "CONTINUUM_SECRETS_MAX_AGE": "0"})
     status, headers, body = answer(cold(event("v2", "GET", "/v1/health"), LambdaContext()))
     assert status == 503 and headers["retry-after"] == "5" and body["error"]["code"] == "service_unavailable"
+
+
+def test_without_an_idempotency_table_keyed_writes_are_refused_clearly(deployment, tenant):
+    from continuum.aws.handler import LambdaHandler
+
+    environ = {k: v for k, v in deployment.env.items() if k != "CONTINUUM_IDEMPOTENCY_TABLE"}
+    handler = LambdaHandler("learn", environ=environ)
+    headers = {"x-api-key": tenant[1], "idempotency-key": "no-table-1"}
+    response = handler(event("v2", "POST", "/v1/learn", headers=headers, body=TURN), LambdaContext("no-table"))
+    status, _, body = answer(response)
+    assert status == 422, body
+    assert body["error"]["code"] == "idempotency_unsupported"
+    assert "CONTINUUM_IDEMPOTENCY_TABLE" in body["error"]["message"]

@@ -149,11 +149,11 @@ class LambdaHandler:
             from continuum.aws.idempotency import DynamoDBIdempotencyStore
 
             store = DynamoDBIdempotencyStore(settings.idempotency_table)
-        else:
-            from continuum.core.idempotency import UnsupportedIdempotencyStore
+        else:  # instances share no store then: keys are refused with a clear 422
+            from continuum.core.idempotency import store_for
 
-            store = UnsupportedIdempotencyStore(
-                "Idempotency-Key needs a store shared by every instance: set CONTINUUM_IDEMPOTENCY_TABLE"
+            store = store_for(
+                None, single_process=False, prefix="", hint="set CONTINUUM_IDEMPOTENCY_TABLE"
             )
         middleware = [(IdempotencyMiddleware, {"store": store, "ttl": settings.idempotency_ttl})]
         app = create_app(

@@ -25,7 +25,6 @@ class RedisCache(GuardedCache):
     errors = _ERRORS
 
     def __init__(self, url: str, *, timeout: float = TIMEOUT) -> None:
-        self.timeout = timeout
         client = aioredis.Redis.from_url(
             url,
             decode_responses=True,

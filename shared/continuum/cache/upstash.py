@@ -24,7 +24,6 @@ class UpstashCache(GuardedCache):
     def __init__(self, url: str, token: str, *, timeout: float = TIMEOUT) -> None:
         from upstash_redis.asyncio import Redis
 
-        self.timeout = timeout
         client = Redis(
             url.rstrip("/"),
             token,

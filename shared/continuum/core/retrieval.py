@@ -220,9 +220,6 @@ class Retriever:
                 )
                 if concepts:
                     links = await self._links(tenant_id, concepts, options.max_concepts, stats.doc_count)
-            elif weights:
-                stats = await self.storage.lexical_stats(tenant_id, list(weights))
-            if use_graph:
                 if links:
                     related = await self._graph_terms(tenant_id, concepts, links, options.max_concepts)
                 new_terms = [t for t in related if t not in weights]
@@ -232,6 +229,8 @@ class Retriever:
                 if new_terms:
                     more = await self.storage.lexical_stats(tenant_id, new_terms)
                     stats.document_frequency.update(more.document_frequency)
+            elif weights:
+                stats = await self.storage.lexical_stats(tenant_id, list(weights))
 
             pool = _Pool()
             present = [t for t in weights if stats.document_frequency.get(t)]
