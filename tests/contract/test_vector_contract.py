@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from continuum.embeddings.vectors import normalise, pack
 from continuum.models import EmbeddingRecord, MemoryChanges, MemoryFilters
 from continuum.ports import Storage
+from continuum.vectors import normalise, pack
 from tests.contract.test_storage_contract import NOW, memory
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from continuum.embeddings.vectors import normalise, pack
 from continuum.errors import DependencyUnavailable
 from continuum.models import EmbeddingRecord, MemoryFilters
 from continuum.settings import Settings
@@ -24,6 +23,7 @@ from continuum.storage.migrations import load_migrations
 from continuum.storage.postgres import PostgresStorage
 from continuum.storage.postgres_connect import PoolSource, SingleSource, connection_settings
 from continuum.storage.sqlite import SqliteStorage
+from continuum.vectors import normalise, pack
 from tests.contract.test_storage_contract import memory
 from tests.support.pg import ADMIN_URL, PrivateCluster, create_database, drop_database, free_port, pgvector_cluster
 from tests.support.servers import REPO, clean_env

@@ -8,29 +8,15 @@ same secret, so lexical search still works without plaintext in the database.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import os
 
+from continuum.keys import parse_encryption_key
+
+__all__ = ["ContentCipher", "parse_encryption_key"]
+
 _PREFIX = "enc:v1:"
-
-
-def parse_encryption_key(raw: str) -> bytes:
-    """Accept 32 bytes as 64 hex characters or as (url-safe) base64."""
-    text = raw.strip()
-    if len(text) == 64:
-        try:
-            return bytes.fromhex(text)
-        except ValueError:
-            pass
-    try:
-        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        key = b""
-    if len(key) != 32:
-        raise ValueError("must be 32 bytes, as 64 hex characters or base64 (e.g. `openssl rand -base64 32`)")
-    return key
 
 
 class ContentCipher:

@@ -170,7 +170,7 @@ class Retriever:
     async def _query_vector(self, text: str) -> bytes | None:
         if self.embedder is None:
             return None
-        from continuum.embeddings.vectors import pack
+        from continuum.vectors import pack
 
         try:
             vectors = await self.embedder.embed([text])
@@ -180,7 +180,7 @@ class Retriever:
         return pack(vectors[0])
 
     async def _cosines(self, tenant_id: str, query: bytes, pool: _Pool) -> None:
-        from continuum.embeddings.vectors import cosine_scores
+        from continuum.vectors import cosine_scores
 
         assert self.embedder is not None
         missing = [key for key in pool.memories if key not in pool.cosine]

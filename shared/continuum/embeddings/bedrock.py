@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from continuum.embeddings.errors import EmbeddingUnavailable
-from continuum.embeddings.vectors import normalise
+from continuum.vectors import normalise
 
 DEFAULT_MODEL = "amazon.titan-embed-text-v2:0"
 COHERE_BATCH = 96  # Cohere Embed on Bedrock takes at most 96 texts per call

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 from continuum.clock import Clock
 from continuum.core.crypto import ContentCipher
-from continuum.embeddings.vectors import pack
 from continuum.models import EmbeddingRecord, MemoryRecord
 from continuum.ports import Embedder, Storage
+from continuum.vectors import pack
 
 log = logging.getLogger("continuum.embeddings")
 

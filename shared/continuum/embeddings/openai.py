@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from continuum.embeddings.errors import EmbeddingUnavailable
-from continuum.embeddings.vectors import normalise
+from continuum.vectors import normalise
 
 DEFAULT_MODEL = "text-embedding-3-small"
 MAX_PER_REQUEST = 256

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from continuum.embeddings.errors import EmbeddingUnavailable
-from continuum.embeddings.vectors import normalise
 from continuum.settings import Settings, SettingsError
+from continuum.vectors import normalise
 
 DEFAULT_MODEL = "@cf/baai/bge-small-en-v1.5"
 DIMENSIONS = {

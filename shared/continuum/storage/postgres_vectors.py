@@ -26,7 +26,7 @@ INDEXED_DIMENSIONS = (384,)  # sizes with an HNSW index (see migration 0004)
 
 
 def _vector_literal(blob: bytes) -> str:
-    from continuum.embeddings.vectors import unpack
+    from continuum.vectors import unpack
 
     return "[" + ",".join(repr(x) for x in unpack(blob)) + "]"
 
@@ -110,8 +110,8 @@ class VectorMixin:
         """Nearest memories by cosine: the HNSW index where pgvector has one for this
         size, else (or when filters leave the index short) an exact scan of at most
         `scan_limit` of the newest vectors, as on SQLite."""
-        from continuum.embeddings.vectors import cosine_scores, top_k
         from continuum.storage.postgres import MEMORY_COLUMNS, _ts, fetch, filter_clause, memory_from_row
+        from continuum.vectors import cosine_scores, top_k
 
         if limit <= 0:
             return []

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from continuum.clock import from_iso, to_iso
-from continuum.embeddings.vectors import top_k
 from continuum.errors import Conflict
 from continuum.models import (
     ApiKeyRecord,
@@ -34,6 +33,7 @@ from continuum.models import (
     TenantRecord,
 )
 from continuum.storage.rows import RowReader
+from continuum.vectors import top_k
 
 Row = dict[str, Any]
 Statement = tuple[str, Sequence[Any]]

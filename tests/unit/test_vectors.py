@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from continuum.embeddings import vectors
+from continuum import vectors
 
 
 def unit(seed: int, size: int = 384) -> list[float]:

@@ -1,115 +1,37 @@
-"""One settings object for every runtime.
+"""`Settings`: every setting of the specification, one field per variable, and its groups.
 
-Sources, highest first: process environment, a `.env` file, `continuum_config.json`,
-then defaults. A bad or contradictory value raises `SettingsError` whose message is
-one line naming the variable, so start-up can print it and stop.
+The flat fields are the registry of variables (name, parser, secrecy); adapters and the
+core never take the whole object: the composition root hands each the group it needs
+(`settings.postgres`, `settings.cache`, ...; see `groups.py`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
-
-class SettingsError(ValueError):
-    """A setting is missing, malformed or contradicts another one."""
-
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-ENVIRONMENTS = ("development", "test", "staging", "production")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-EMBEDDING_PROVIDERS = ("none", "local", "openai", "bedrock", "workers-ai")
-STORAGE_BACKENDS = ("auto", "sqlite", "postgres", "d1")
-SECRETS_SOURCES = ("env", "ssm", "secretsmanager")
-
-
-def _parse_bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError("must be true or false")
-
-
-def _parse_int(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            raise ValueError("must be an integer") from None
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
-        return value
-
-    return parse
-
-
-def _parse_float(low: float, high: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise ValueError("must be a number") from None
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
-        return value
-
-    return parse
-
-
-def _parse_choice(choices: tuple[str, ...], *, upper: bool = False) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.strip().upper() if upper else raw.strip().lower()
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}")
-        return value
-
-    return parse
-
-
-def _parse_list(raw: str) -> tuple[str, ...]:
-    text = raw.strip()
-    if text.startswith("["):
-        items = json.loads(text)
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise ValueError("must be a JSON list of strings or a comma-separated list")
-        return tuple(i.strip() for i in items if i.strip())
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _parse_text(raw: str) -> str:
-    return raw.strip()
-
-
-def _parse_optional(raw: str) -> str | None:
-    return raw.strip() or None
-
-
-def _parse_url(schemes: tuple[str, ...]) -> Callable[[str], str | None]:
-    def parse(raw: str) -> str | None:
-        value = raw.strip()
-        if not value:
-            return None
-        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
-        if scheme not in schemes:
-            raise ValueError(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
-        return value
-
-    return parse
-
-
-def _meta(env: str, parse: Callable[[str], Any], *, secret: bool = False) -> dict[str, Any]:
-    return {"env": env, "parse": parse, "secret": secret}
+from continuum.settings.groups import GroupsMixin
+from continuum.settings.parsing import (
+    EMBEDDING_PROVIDERS,
+    ENVIRONMENTS,
+    LOG_LEVELS,
+    SECRETS_SOURCES,
+    STORAGE_BACKENDS,
+    SettingsError,
+    _meta,
+    _parse_bool,
+    _parse_choice,
+    _parse_float,
+    _parse_int,
+    _parse_list,
+    _parse_optional,
+    _parse_text,
+    _parse_url,
+)
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(GroupsMixin):
     """Every setting of the specification; field metadata names its variable."""
 
     env: str = field(default="development", metadata=_meta("CONTINUUM_ENV", _parse_choice(ENVIRONMENTS)))
@@ -289,7 +211,7 @@ class Settings:
         if self.embedding_provider == "openai" and not self.embedding_url:
             raise SettingsError("CONTINUUM_EMBEDDING_PROVIDER=openai needs CONTINUUM_EMBEDDING_URL")
         if self.encryption_key is not None:
-            from continuum.core.crypto import parse_encryption_key
+            from continuum.keys import parse_encryption_key
 
             try:
                 parse_encryption_key(self.encryption_key)
@@ -306,87 +228,3 @@ ENV_NAMES = {f.metadata["env"]: f for f in fields(Settings)}
 FIELD_NAMES = {f.name: f for f in fields(Settings)}
 
 
-def _read_dotenv(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        if text.startswith("export "):
-            text = text[len("export ") :].lstrip()
-        if "=" not in text:
-            raise SettingsError(f"{path}:{number}: expected NAME=value")
-        name, raw = text.split("=", 1)
-        raw = raw.strip()
-        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
-            raw = raw[1:-1]
-        values[name.strip()] = raw
-    return values
-
-
-def _read_config_json(path: Path) -> dict[str, str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise SettingsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"{path}: must hold a JSON object of settings")
-    values: dict[str, str] = {}
-    for key, value in data.items():
-        env_name = FIELD_NAMES[key].metadata["env"] if key in FIELD_NAMES else key
-        if env_name not in ENV_NAMES:
-            raise SettingsError(f"{path}: unknown setting {key!r}")
-        if isinstance(value, bool):
-            values[env_name] = "true" if value else "false"
-        elif isinstance(value, list):
-            values[env_name] = json.dumps(value)
-        elif value is None:
-            values[env_name] = ""
-        else:
-            values[env_name] = str(value)
-    return values
-
-
-def load_settings(
-    environ: Mapping[str, str] | None = None,
-    *,
-    directory: str | Path | None = None,
-    read_files: bool = True,
-) -> Settings:
-    """Build and validate Settings; raise SettingsError with one clear line."""
-    environ = os.environ if environ is None else environ
-    base = Path(directory) if directory is not None else Path.cwd()
-    merged: dict[str, str] = {}
-    if read_files:
-        config_path = Path(environ.get("CONTINUUM_CONFIG_FILE") or base / "continuum_config.json")
-        if config_path.is_file():
-            merged.update(_read_config_json(config_path))
-        elif environ.get("CONTINUUM_CONFIG_FILE"):
-            raise SettingsError(f"CONTINUUM_CONFIG_FILE={config_path} does not exist")
-        dotenv_path = base / ".env"
-        if dotenv_path.is_file():
-            merged.update(_read_dotenv(dotenv_path))
-    for name, value in environ.items():
-        if name in ENV_NAMES:
-            merged[name] = value
-        elif name.startswith("CONTINUUM_") and name not in _KNOWN_EXTRA:
-            raise SettingsError(f"unknown setting {name} (check the spelling)")
-    values: dict[str, Any] = {}
-    for env_name, raw in merged.items():
-        if env_name not in ENV_NAMES:
-            if env_name.startswith("CONTINUUM_") and env_name not in _KNOWN_EXTRA:
-                raise SettingsError(f"unknown setting {env_name} (check the spelling)")
-            continue
-        spec = ENV_NAMES[env_name]
-        try:
-            values[spec.name] = spec.metadata["parse"](raw)
-        except (ValueError, json.JSONDecodeError) as exc:
-            shown = "***" if spec.metadata["secret"] else repr(raw)
-            raise SettingsError(f"invalid {env_name}={shown}: {exc}") from None
-    settings = Settings(**values)
-    settings.validate()
-    return settings
-
-
-# Variables read elsewhere (process wiring, not product settings).
-_KNOWN_EXTRA = frozenset({"CONTINUUM_CONFIG_FILE", "CONTINUUM_URL", "CONTINUUM_TENANT"})
