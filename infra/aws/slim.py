@@ -6,8 +6,9 @@ every cold start (seconds for FastAPI and pydantic). So every third-party module
 as compiled bytecode only (`module.pyc` beside where `module.py` was), which is smaller
 than source plus `__pycache__`; the core (`continuum`) keeps its sources beside its
 bytecode for readable tracebacks. Removed: what no handler imports (pydantic.v1, which
-FastAPI only probes for; Powertools' event handler and unused utilities), type stubs,
-scripts, and dist-info files except METADATA and entry points (read by importlib.metadata).
+FastAPI only probes for; Powertools' event handler and unused utilities; the local server's
+uvicorn, click and prometheus_client, which the base install brings), type stubs, scripts,
+and dist-info files except METADATA and entry points (read by importlib.metadata).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ import sys
 from pathlib import Path
 
 KEEP_SOURCES = ("continuum",)
+# The local server's and command line's packages (in the base install) no handler imports.
+SERVER_ONLY = ("uvicorn", "click", "h11", "prometheus_client")
 REMOVE = (
     "bin",
+    *SERVER_ONLY,
     "pydantic/v1",
     "aws_lambda_powertools/event_handler",
     *(f"aws_lambda_powertools/utilities/{name}" for name in (
@@ -34,6 +38,9 @@ KEEP_DIST_INFO = ("METADATA", "entry_points.txt")
 def slim(root: Path) -> None:
     for relative in REMOVE:
         shutil.rmtree(root / relative, ignore_errors=True)
+    for name in SERVER_ONLY:
+        for info in root.glob(f"{name}-*.dist-info"):
+            shutil.rmtree(info)
     for info in root.glob("*.dist-info"):
         for item in info.iterdir():
             if item.name not in KEEP_DIST_INFO:
