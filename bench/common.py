@@ -45,8 +45,9 @@ def wait_ready(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = 
 
 
 @contextlib.contextmanager
-def local_server(extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
-    """`continuum serve` on a temporary SQLite file; yields (url, admin key)."""
+def local_server(extra_env: dict[str, str] | None = None, source: Path | None = None) -> Iterator[tuple[str, str]]:
+    """`continuum serve` on a temporary SQLite file; yields (url, admin key).
+    `source`: another checkout whose `shared/` code the server runs (before/after comparisons)."""
     admin_key = "bench-" + secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="continuum-bench-") as folder:
         port = free_port()
@@ -59,6 +60,8 @@ def local_server(extra_env: dict[str, str] | None = None) -> Iterator[tuple[str,
             CONTINUUM_CACHE_ENABLED="false",
         )
         env.update(extra_env or {})
+        if source is not None:
+            env["PYTHONPATH"] = str(Path(source).resolve() / "shared")
         proc = subprocess.Popen(
             [sys.executable, "-m", "continuum.cli.main", "serve", "--port", str(port)],
             env=env,

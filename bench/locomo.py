@@ -15,7 +15,9 @@ One run prints, on the same conversations and protocol:
 
     python bench/locomo.py --data ../shared/bench/locomo --ids 26 30 41 42 43 [--url URL]
 
-Options: --no-embeddings (skip the model and the embeddings server), --json FILE.
+Options: --no-embeddings (skip the model and the embeddings server), --json FILE,
+--against DIR (also run lexical-only on the code of another checkout, e.g. a `git worktree`
+of an older commit, alternating with this one for --rounds rounds: before and after side by side).
 """
 
 from __future__ import annotations
@@ -266,6 +268,8 @@ def main() -> None:
     parser.add_argument("--mode", default="hybrid", choices=["hybrid", "lexical", "semantic"])
     parser.add_argument("--no-embeddings", action="store_true", help="Skip the model and the embeddings server.")
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
+    parser.add_argument("--against", type=Path, help="Another checkout to compare lexical-only with (before/after).")
+    parser.add_argument("--rounds", type=int, default=1, help="With --against: alternate this many times.")
     args = parser.parse_args()
 
     conversations = load_all(args.data, args.ids)
@@ -287,8 +291,13 @@ def main() -> None:
             rows.append([label, found["questions"], found["recall@5"], found["recall@10"], found["recall@20"],
                          "", "", ""])  # fmt: skip
 
-    configurations = [("continuum lexical-only", {}, False)]
-    if not args.no_embeddings:
+    configurations: list[tuple[str, dict[str, str], bool]] = [("continuum lexical-only", {}, False)]
+    if args.against:
+        configurations = []
+        for round_number in range(1, args.rounds + 1):
+            configurations += [(f"lexical-only, {args.against} #{round_number}", {"_source": str(args.against)}, False),
+                               (f"lexical-only, this checkout #{round_number}", {}, False)]  # fmt: skip
+    elif not args.no_embeddings:
         configurations.append(("continuum + local MiniLM", EMBEDDINGS_ENV, True))
     if args.url:
         with_embeddings = not args.no_embeddings and args.mode != "lexical"
@@ -297,7 +306,9 @@ def main() -> None:
         if args.url:
             result = run(args.url, args.api_key, conversations, args.mode, embeddings=embeddings)
         else:
-            with local_server(env) as (url, admin_key):
+            source = Path(env["_source"]) if "_source" in env else None
+            server_env = {k: v for k, v in env.items() if k != "_source"}
+            with local_server(server_env, source) as (url, admin_key):
                 result = run(url, admin_key, conversations, args.mode, embeddings=embeddings)
         figures[label] = result
         rows.append([f"{label} ({args.mode})", result["questions"], result["recall@5"], result["recall@10"],
