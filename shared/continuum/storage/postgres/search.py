@@ -1,7 +1,5 @@
 """Candidates on PostgreSQL: full-text (tsvector), and the neighbours of many memories.
 
-Full-text search:
-
 The full-text index only proposes candidates; the core scores them (BM25 on the
 tenant's own statistics), identically on every database. Candidates are the `limit`
 live memories of the tenant that match any of the core's terms, best `ts_rank` first
