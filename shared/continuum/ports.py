@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from continuum.models import (
     ApiKeyRecord,
@@ -138,6 +138,15 @@ class Storage(Protocol):
         self, tenant_id: str, kind: str, *, after: str | None, limit: int
     ) -> ExportPage: ...
     async def import_rows(self, tenant_id: str, kind: str, rows: Sequence[Any]) -> None: ...
+
+
+@runtime_checkable
+class BackupCapable(Protocol):
+    """A storage that copies itself to a file online and can be replaced by such a copy
+    (the SQLite file; PostgreSQL has pg_dump and pg_restore)."""
+
+    async def backup(self, destination: str) -> None: ...
+    async def restore(self, source: str) -> None: ...
 
 
 class Cache(Protocol):

@@ -31,7 +31,7 @@ def build_storage(settings: Settings, *, d1_binding: Any = None) -> Storage:
     if backend == "postgres":
         from continuum.storage.postgres import PostgresStorage
 
-        return PostgresStorage(settings)
+        return PostgresStorage(settings.postgres)
     if backend == "d1":
         if d1_binding is None:
             raise SettingsError("CONTINUUM_STORAGE=d1 needs a D1 binding (only inside a Cloudflare Worker)")

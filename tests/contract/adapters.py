@@ -106,7 +106,7 @@ def _postgres(*, serverless: bool = False, pool_size: int = 1, reach: Callable[[
 
         with temporary_database("continuum_contract") as url:
             settings = Settings(postgres_url=reach(url), postgres_pool_size=pool_size, postgres_max_overflow=3)
-            storage = PostgresStorage(settings, serverless=serverless)
+            storage = PostgresStorage(settings.postgres, serverless=serverless)
             try:
                 await storage.connect()
                 await storage.migrate()

@@ -21,11 +21,11 @@ async def pgvector_storage() -> AsyncIterator[Storage]:
         cluster.start()
         cluster.wait_ready()
         url = create_database("continuum_contract", admin_url=cluster.admin_url)
-        storage = PostgresStorage(Settings(postgres_url=url, postgres_pool_size=1, postgres_max_overflow=3))
+        storage = PostgresStorage(Settings(postgres_url=url, postgres_pool_size=1, postgres_max_overflow=3).postgres)
         try:
             await storage.connect()
             await storage.migrate()
-            assert "vector" in await storage.features(), "pgvector did not load in the pgserver cluster"
+            assert "vector" in await storage.schema.features(), "pgvector did not load in the pgserver cluster"
             yield storage
         finally:
             await storage.close()

@@ -137,5 +137,5 @@ async def test_exact_scan_reads_at_most_scan_limit_newest_vectors(storage: Stora
 
 
 async def _features(storage: Storage) -> set[str]:
-    features = getattr(storage, "features", None)
+    features = getattr(getattr(storage, "schema", None), "features", None)  # PostgreSQL's optional extensions
     return set(await features()) if features is not None else set()

@@ -141,7 +141,7 @@ def test_outage_gives_503_and_the_server_recovers_with_acknowledged_writes(
 async def test_a_serverless_connection_fails_fast_and_reconnects(running: PrivateCluster) -> None:
     """The one-connection-per-warm-instance mode (AWS Lambda) recovers by itself too."""
     url = create_database("continuum_faults", admin_url=running.admin_url)
-    storage = PostgresStorage(Settings(postgres_url=url), serverless=True)
+    storage = PostgresStorage(Settings(postgres_url=url).postgres, serverless=True)
     now = datetime.now(UTC)
     try:
         await storage.connect()

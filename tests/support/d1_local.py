@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from continuum.storage.d1 import JS_NULL, split_statements
-from continuum.storage.migrations import load_migrations
+from continuum.storage.d1.boundary import JS_NULL
+from continuum.storage.d1.scripts import split_statements
+from continuum.storage.sql.migrate import load_migrations
 from tests.support.workers_env import REPO, node_binary
 
 BRIDGE = REPO / "tests" / "workers" / "d1_bridge.mjs"

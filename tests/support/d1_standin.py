@@ -7,7 +7,7 @@ It offers the binding's API (`prepare(sql).bind(...).all()/first()/run()/raw()`,
 - `batch` is atomic: any failure rolls back every statement of the batch;
 - at most 100 bound parameters per statement;
 - `undefined` cannot be bound: Python `None` plays `undefined` (that is what `None`
-  becomes in JavaScript), and `continuum.storage.d1.JS_NULL` plays `null`;
+  becomes in JavaScript), and `continuum.storage.d1.boundary.JS_NULL` plays `null`;
 - results come back as JavaScript would give them: `{results, success, meta}`, SQL
   NULL as `JS_NULL`, BLOBs as lists of byte values, integral REALs as ints.
 
@@ -24,7 +24,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from continuum.storage.d1 import JS_NULL, MAX_BOUND_PARAMETERS
+from continuum.storage.d1.boundary import JS_NULL
+from continuum.storage.d1.executor import MAX_BOUND_PARAMETERS
 
 try:  # a current SQLite, like D1's (3.51 here; the system's 3.40 counts FTS5 writes differently)
     from pysqlite3 import dbapi2 as sqlite3

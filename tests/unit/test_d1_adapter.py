@@ -16,18 +16,12 @@ import pytest
 
 from continuum.errors import DependencyUnavailable
 from continuum.models import MemoryRecord
-from continuum.storage.d1 import (
-    JS_NULL,
-    MAX_BOUND_PARAMETERS,
-    D1Executor,
-    D1QueryError,
-    D1Storage,
-    JsBoundary,
-    TooManyParameters,
-    migration_name,
-    split_statements,
-)
-from continuum.storage.migrations import load_migrations
+from continuum.storage.d1 import D1Storage
+from continuum.storage.d1.boundary import JS_NULL, JsBoundary
+from continuum.storage.d1.executor import MAX_BOUND_PARAMETERS, D1Executor, D1QueryError, TooManyParameters
+from continuum.storage.d1.scripts import split_statements
+from continuum.storage.d1.store import migration_name
+from continuum.storage.sql.migrate import load_migrations
 from tests.support.d1_standin import D1Database, D1Error
 
 REPO = Path(__file__).resolve().parents[2]

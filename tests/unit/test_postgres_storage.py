@@ -19,9 +19,9 @@ import pytest
 from continuum.errors import DependencyUnavailable
 from continuum.models import EmbeddingRecord, MemoryFilters
 from continuum.settings import Settings
-from continuum.storage.migrations import load_migrations
 from continuum.storage.postgres import PostgresStorage
-from continuum.storage.postgres_connect import PoolSource, SingleSource, connection_settings
+from continuum.storage.postgres.connect import PoolSource, SingleSource, connection_settings
+from continuum.storage.sql.migrate import load_migrations
 from continuum.storage.sqlite import SqliteStorage
 from continuum.vectors import normalise, pack
 from tests.contract.test_storage_contract import memory
@@ -44,7 +44,8 @@ def database() -> Iterator[str]:
 
 
 async def _storage(url: str, **kwargs: object) -> PostgresStorage:
-    storage = PostgresStorage(Settings(postgres_url=url, postgres_pool_size=1, postgres_max_overflow=2), **kwargs)
+    settings = Settings(postgres_url=url, postgres_pool_size=1, postgres_max_overflow=2)
+    storage = PostgresStorage(settings.postgres, **kwargs)
     await storage.connect()
     return storage
 
@@ -91,7 +92,8 @@ async def test_the_deployment_guides_sql_runs_unchanged_on_the_schema(database: 
 
 async def test_migrations_apply_once_even_when_servers_start_together(database: str) -> None:
     storages = [
-        PostgresStorage(Settings(postgres_url=database, postgres_pool_size=1), serverless=True) for _ in range(4)
+        PostgresStorage(Settings(postgres_url=database, postgres_pool_size=1).postgres, serverless=True)
+        for _ in range(4)
     ]
     try:
         applied = await asyncio.gather(*(s.migrate() for s in storages))
@@ -106,7 +108,7 @@ async def test_migrations_apply_once_even_when_servers_start_together(database: 
 
 
 async def test_a_failing_migration_leaves_nothing_behind(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import continuum.storage.postgres as module
+    import continuum.storage.postgres.schema as module
 
     real = module.load_migrations("postgres")
     broken = [real[0], module.Migration("0002_broken", "CREATE TABLE half_done (x int); SELECT no_such_function();")]
@@ -149,8 +151,7 @@ async def test_optional_extensions_are_skipped_cleanly_where_they_may_not_be_cre
         try:
             applied = await storage.migrate()
             assert "0003_trigram" not in applied and "0005_tenant_search" not in applied and "0001_init" in applied
-            assert await storage.features() == set()
-            assert await storage.similar_entities("t", "Aurora") == []
+            assert await storage.schema.features() == set()
             assert {"0003_trigram", "0005_tenant_search"} <= set(await storage.pending_migrations())
             assert "idx_memories_search" in _index_names(database)
             for tenant in ("t", "u"):
@@ -170,7 +171,7 @@ async def test_optional_extensions_are_skipped_cleanly_where_they_may_not_be_cre
         owner = await _storage(database, serverless=True)  # a role that may: applied now
         try:
             assert await owner.migrate() == ["0003_trigram", "0005_tenant_search"]
-            assert await owner.features() == {"trigram", "btree_gin"}
+            assert await owner.schema.features() == {"trigram", "btree_gin"}
             names = _index_names(database)
             assert "idx_memories_tenant_search" in names and "idx_memories_search" not in names
             after = [
@@ -214,8 +215,8 @@ async def test_one_gin_index_answers_tenant_and_terms_without_the_primary_key_ra
     """EXPLAIN of the candidate statement on a tenant of 30,000 memories beside another of
     10,000: the tenant's full-text index alone is scanned (no BitmapAnd with the primary
     key's tenant range, which grows with the tenant); whole rows are read for the result."""
-    from continuum.storage.postgres import MEMORY_COLUMNS
-    from continuum.storage.postgres_search import candidates_statement
+    from continuum.storage.postgres.search import candidates_statement
+    from continuum.storage.sql.dialect import MEMORY_COLUMN_NAMES
 
     storage = await _storage(database)
     try:
@@ -231,28 +232,13 @@ async def test_one_gin_index_answers_tenant_and_terms_without_the_primary_key_ra
         )
         conn.execute("ANALYZE memories")
         conn.execute("SET enable_seqscan = off")  # small rows: a sequential scan would win here
-        statement = candidates_statement([c.strip() for c in MEMORY_COLUMNS.split(",")], "")
+        statement = candidates_statement(MEMORY_COLUMN_NAMES, "")
         for terms in ("'kestrel'", "'kestrel' | '5'"):
             plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + statement, (terms, "big", NOW, 150, "big")))
             assert "Bitmap Index Scan on idx_memories_tenant_search" in plan, plan
             assert "BitmapAnd" not in plan and "Bitmap Index Scan on memories_pkey" not in plan, plan
         found = [r[0] for r in conn.execute(statement, ("'kestrel'", "big", NOW, 150, "big"))]
         assert found == [f"{n:08d}" for n in range(30000, 0, -1) if n % 1000 == 7]
-
-
-async def test_trigram_similarity_suggests_entity_names(database: str) -> None:
-    from tests.contract.test_storage_contract import learn_write
-
-    storage = await _storage(database)
-    try:
-        await storage.migrate()
-        await storage.learn("t", learn_write("t", "Nightingale and Falcon", "ok", ["Nightingale", "Falcon"]))
-        await storage.learn("u", learn_write("u", "Nightingales elsewhere", "ok", ["Nightingales"]))
-        found = await storage.similar_entities("t", "Nightngale")
-        assert [e.name for e in found] == ["Nightingale"]  # never another tenant's
-        assert await storage.find_entities("t", ["nightngale"]) == []  # exact lookup stays exact
-    finally:
-        await storage.close()
 
 
 # ---- pgvector, both ways --------------------------------------------------------------------
@@ -288,7 +274,7 @@ async def test_without_pgvector_vectors_are_bytes_and_scanned_exactly(database: 
     storage = await _storage(database)
     try:
         await storage.migrate()
-        assert "vector" not in await storage.features()
+        assert "vector" not in await storage.schema.features()
         assert "0004_pgvector" not in await storage.pending_migrations()  # not pending: unavailable here
         vectors = await _fill_vectors(storage, "t")
         query = next(iter(vectors.values()))
@@ -308,7 +294,7 @@ async def test_with_pgvector_the_hnsw_index_serves_candidates_with_exact_scores(
     try:
         applied = await storage.migrate()
         assert "0004_pgvector" in applied and "0003_trigram" not in applied  # this server has vector, not pg_trgm
-        assert await storage.features() == {"vector"}
+        assert await storage.schema.features() == {"vector"}
         with psycopg.connect(url) as conn:
             index = conn.execute(
                 "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_memory_embeddings_hnsw_384'"
@@ -374,7 +360,7 @@ async def test_no_statement_is_ever_prepared_on_the_server(database: str) -> Non
             row = await (await conn.execute("SELECT count(*) FROM pg_prepared_statements")).fetchone()
             return row[0]
 
-        assert await storage._run(prepared) == 0
+        assert await storage.runner.run(prepared) == 0
     finally:
         await storage.close()
 
@@ -383,10 +369,10 @@ def test_pool_and_serverless_sources_follow_the_settings() -> None:
     settings = Settings(
         postgres_url="postgresql://u:p@db.example:6543/app", postgres_pool_size=3, postgres_max_overflow=7
     )
-    pooled = PostgresStorage(settings)
-    assert isinstance(pooled._source, PoolSource)
-    assert (pooled._source.min_size, pooled._source.max_size) == (3, 10)
-    assert isinstance(PostgresStorage(settings, serverless=True)._source, SingleSource)
+    pooled = PostgresStorage(settings.postgres)
+    assert isinstance(pooled.runner.source, PoolSource)
+    assert (pooled.runner.source.min_size, pooled.runner.source.max_size) == (3, 10)
+    assert isinstance(PostgresStorage(settings.postgres, serverless=True).runner.source, SingleSource)
     conninfo, kwargs = connection_settings("postgresql://u:p@db.example:6543/app?connect_timeout=9&sslmode=require")
     assert "connect_timeout=9" in conninfo and "sslmode=require" in conninfo
     assert "connect_timeout=5" in connection_settings("postgresql://u@h/app")[0]
@@ -396,7 +382,7 @@ def test_pool_and_serverless_sources_follow_the_settings() -> None:
 @pytest.mark.parametrize("serverless", [False, True])
 async def test_an_unreachable_server_is_a_quick_503_without_the_password(serverless: bool) -> None:
     url = f"postgresql://postgres:s3cret-pw@127.0.0.1:{free_port()}/nothing"
-    storage = PostgresStorage(Settings(postgres_url=url), serverless=serverless)
+    storage = PostgresStorage(Settings(postgres_url=url).postgres, serverless=serverless)
     try:
         with pytest.raises(DependencyUnavailable) as failure:
             await storage.connect()
@@ -447,7 +433,7 @@ async def test_concurrent_work_through_a_transaction_mode_pooler(database: str) 
 
     bouncer = PgBouncer(pool_size=1).start()
     url = bouncer.url(database.rpartition("/")[2])
-    storage = PostgresStorage(Settings(postgres_url=url, postgres_pool_size=4, postgres_max_overflow=4))
+    storage = PostgresStorage(Settings(postgres_url=url, postgres_pool_size=4, postgres_max_overflow=4).postgres)
     try:
         await storage.connect()
         await storage.migrate()

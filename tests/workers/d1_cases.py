@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from continuum.storage.d1 import JS_NULL
+from continuum.storage.d1.boundary import JS_NULL
 
 # A call: (method, sql, params) for all/run/first/raw, ("first", sql, params, column),
 # ("batch", [(sql, params), ...]) or ("exec", sql).

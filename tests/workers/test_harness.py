@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from continuum.storage.d1 import D1Storage, migration_name
-from continuum.storage.migrations import load_migrations
+from continuum.storage.d1 import D1Storage
+from continuum.storage.d1.store import migration_name
+from continuum.storage.sql.migrate import load_migrations
 from tests.support.d1_local import LocalD1
 from tests.support.servers import clean_env, free_port
 from tests.support.workers_env import WRANGLER_DIR, require_tooling

@@ -139,7 +139,7 @@ class LambdaHandler:
             if settings.storage_backend == "postgres":
                 from continuum.storage.postgres import PostgresStorage
 
-                storage = PostgresStorage(settings, serverless=True)
+                storage = PostgresStorage(settings.postgres, serverless=True)
             return build_services(settings, storage=storage, single_process=False, metrics=metrics)
 
         from continuum.api.idempotency import IdempotencyMiddleware

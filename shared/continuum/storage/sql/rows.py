@@ -15,6 +15,9 @@ class RowReader:
         self._moment = moment
         self._document = document
 
+    def moment(self, value: Any) -> datetime:
+        return self._moment(value)
+
     def memory(self, row: Row) -> MemoryRecord:
         return MemoryRecord(
             id=row["id"],

@@ -1,0 +1,238 @@
+"""`SqlStorage`: the Storage port over a backend's components.
+
+A backend is a set of small objects sharing one runner: `reads` (the statements every
+dialect spells alike) and the parts below, whose statements are its own. This class
+only says which part answers which method of the port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from continuum.models import (
+    ApiKeyRecord,
+    EmbeddingRecord,
+    EntityRecord,
+    ExportPage,
+    InsertResult,
+    LearnOutcome,
+    LearnWrite,
+    LexicalStats,
+    LinkRecord,
+    MemoryChanges,
+    MemoryFilters,
+    MemoryRecord,
+    TenantCounts,
+    TenantRecord,
+)
+from continuum.storage.sql.reads import SqlReads, VectorQuery
+
+
+class SchemaPart(Protocol):
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> None: ...
+    async def migrate(self) -> list[str]: ...
+    async def pending_migrations(self) -> list[str]: ...
+
+
+class TenantPart(Protocol):
+    async def ensure_tenant(self, tenant_id: str, name: str | None, now: datetime) -> None: ...
+    async def erase_tenant(self, tenant_id: str) -> TenantCounts: ...
+    async def create_api_key(self, record: ApiKeyRecord) -> None: ...
+    async def import_rows(self, tenant_id: str, kind: str, rows: Sequence[Any]) -> None: ...
+
+
+class WritePart(Protocol):
+    async def learn(self, tenant_id: str, write: LearnWrite) -> LearnOutcome: ...
+    async def insert_memories(
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime
+    ) -> list[InsertResult]: ...
+    async def update_memory(
+        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime
+    ) -> MemoryRecord | None: ...
+    async def delete_memory(self, tenant_id: str, memory_id: str) -> bool: ...
+    async def purge_expired(self, now: datetime) -> int: ...
+
+
+class SearchPart(Protocol):
+    async def lexical_candidates(
+        self, tenant_id: str, terms: Sequence[str], filters: MemoryFilters, *, limit: int, now: datetime
+    ) -> list[MemoryRecord]: ...
+    async def neighbours_many(
+        self, tenant_id: str, memories: Sequence[MemoryRecord], filters: MemoryFilters, *, window: int, now: datetime
+    ) -> dict[str, list[MemoryRecord]]: ...
+
+
+class VectorPart(Protocol):
+    async def put_embeddings(self, tenant_id: str, records: Sequence[EmbeddingRecord]) -> None: ...
+    async def vector_candidates(self, query: VectorQuery) -> list[tuple[MemoryRecord, float]]: ...
+
+
+class GraphPart(Protocol):
+    async def entity_links(self, tenant_id: str, keys: Sequence[str], *, limit: int) -> list[LinkRecord]: ...
+
+
+class SqlStorage:
+    name = "sql"
+
+    def __init__(
+        self,
+        *,
+        schema: SchemaPart,
+        reads: SqlReads,
+        tenants: TenantPart,
+        writes: WritePart,
+        search: SearchPart,
+        vectors: VectorPart,
+        graph: GraphPart,
+    ) -> None:
+        self._schema = schema
+        self._reads = reads
+        self._tenants = tenants
+        self._writes = writes
+        self._search = search
+        self._vectors = vectors
+        self._graph = graph
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        await self._schema.connect()
+
+    async def close(self) -> None:
+        await self._schema.close()
+
+    async def ping(self) -> None:
+        await self._schema.ping()
+
+    async def migrate(self) -> list[str]:
+        return await self._schema.migrate()
+
+    async def pending_migrations(self) -> list[str]:
+        return await self._schema.pending_migrations()
+
+    # ---- tenants and keys ---------------------------------------------------------------
+
+    async def ensure_tenant(self, tenant_id: str, name: str | None, now: datetime) -> None:
+        await self._tenants.ensure_tenant(tenant_id, name, now)
+
+    async def list_tenants(self) -> list[TenantRecord]:
+        return await self._reads.list_tenants()
+
+    async def erase_tenant(self, tenant_id: str) -> TenantCounts:
+        return await self._tenants.erase_tenant(tenant_id)
+
+    async def create_api_key(self, record: ApiKeyRecord) -> None:
+        await self._tenants.create_api_key(record)
+
+    async def find_api_key(self, key_hash: str) -> ApiKeyRecord | None:
+        return await self._reads.find_api_key(key_hash)
+
+    # ---- writes -----------------------------------------------------------------------
+
+    async def learn(self, tenant_id: str, write: LearnWrite) -> LearnOutcome:
+        return await self._writes.learn(tenant_id, write)
+
+    async def insert_memories(
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime
+    ) -> list[InsertResult]:
+        return await self._writes.insert_memories(tenant_id, memories, now)
+
+    async def update_memory(
+        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime
+    ) -> MemoryRecord | None:
+        return await self._writes.update_memory(tenant_id, memory_id, changes, now)
+
+    async def delete_memory(self, tenant_id: str, memory_id: str) -> bool:
+        return await self._writes.delete_memory(tenant_id, memory_id)
+
+    async def purge_expired(self, now: datetime) -> int:
+        return await self._writes.purge_expired(now)
+
+    # ---- reads ------------------------------------------------------------------------
+
+    async def get_memory(self, tenant_id: str, memory_id: str, now: datetime) -> MemoryRecord | None:
+        return await self._reads.get_memory(tenant_id, memory_id, now)
+
+    async def list_memories(
+        self, tenant_id: str, filters: MemoryFilters, *, before_id: str | None, limit: int, now: datetime
+    ) -> list[MemoryRecord]:
+        return await self._reads.list_memories(tenant_id, filters, before_id=before_id, limit=limit, now=now)
+
+    async def lexical_stats(self, tenant_id: str, terms: Sequence[str]) -> LexicalStats:
+        return await self._reads.lexical_stats(tenant_id, terms)
+
+    async def lexical_candidates(
+        self, tenant_id: str, terms: Sequence[str], filters: MemoryFilters, *, limit: int, now: datetime
+    ) -> list[MemoryRecord]:
+        return await self._search.lexical_candidates(tenant_id, terms, filters, limit=limit, now=now)
+
+    async def neighbours(
+        self, tenant_id: str, memory: MemoryRecord, *, window: int, now: datetime
+    ) -> list[MemoryRecord]:
+        return await self._reads.neighbours(tenant_id, memory, window=window, now=now)
+
+    async def neighbours_many(
+        self, tenant_id: str, memories: Sequence[MemoryRecord], filters: MemoryFilters, *, window: int, now: datetime
+    ) -> dict[str, list[MemoryRecord]]:
+        """For each memory, up to `window` memories before and after it in its session
+        (or instance when it has no session), by id order, within `filters`."""
+        return await self._search.neighbours_many(tenant_id, memories, filters, window=window, now=now)
+
+    # ---- vectors ----------------------------------------------------------------------
+
+    async def put_embeddings(self, tenant_id: str, records: Sequence[EmbeddingRecord]) -> None:
+        """Store vectors; one whose memory is gone or whose content changed is skipped."""
+        await self._vectors.put_embeddings(tenant_id, records)
+
+    async def get_embeddings(self, tenant_id: str, memory_ids: Sequence[str], *, model: str) -> dict[str, bytes]:
+        return await self._reads.get_embeddings(tenant_id, memory_ids, model=model)
+
+    async def vector_candidates(
+        self,
+        tenant_id: str,
+        vector: bytes,
+        filters: MemoryFilters,
+        *,
+        model: str,
+        limit: int,
+        scan_limit: int,
+        now: datetime,
+    ) -> list[tuple[MemoryRecord, float]]:
+        query = VectorQuery(tenant_id, vector, filters, model, limit, scan_limit, now)
+        return await self._vectors.vector_candidates(query)
+
+    async def missing_embeddings(
+        self, tenant_id: str, *, model: str, limit: int, now: datetime
+    ) -> list[MemoryRecord]:
+        """Live memories with no vector for `model` (oldest first), for back-filling."""
+        return await self._reads.missing_embeddings(tenant_id, model=model, limit=limit, now=now)
+
+    # ---- concept graph ------------------------------------------------------------------
+
+    async def find_entities(self, tenant_id: str, keys: Sequence[str]) -> list[EntityRecord]:
+        return await self._reads.find_entities(tenant_id, keys)
+
+    async def list_entities(
+        self, tenant_id: str, *, entity_type: str | None, limit: int, offset: int
+    ) -> list[EntityRecord]:
+        return await self._reads.list_entities(tenant_id, entity_type=entity_type, limit=limit, offset=offset)
+
+    async def entity_links(self, tenant_id: str, keys: Sequence[str], *, limit: int) -> list[LinkRecord]:
+        return await self._graph.entity_links(tenant_id, keys, limit=limit)
+
+    async def counts(self, tenant_id: str) -> TenantCounts:
+        return await self._reads.counts(tenant_id)
+
+    # ---- export / import --------------------------------------------------------------
+
+    async def export_page(self, tenant_id: str, kind: str, *, after: str | None, limit: int) -> ExportPage:
+        return await self._reads.export_page(tenant_id, kind, after=after, limit=limit)
+
+    async def import_rows(self, tenant_id: str, kind: str, rows: Sequence[Any]) -> None:
+        """Write exported messages, decisions, entities or links (memories go through
+        insert_memories); existing rows with the same identity are kept or replaced."""
+        await self._tenants.import_rows(tenant_id, kind, rows)
