@@ -158,7 +158,7 @@ def cycles() -> list[list[str]]:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                cycle = stack[stack.index(nxt) :] + [nxt]
+                cycle = [*stack[stack.index(nxt) :], nxt]
                 # a package importing its own submodules from __init__ is not a cycle to fix
                 if not all(m == cycle[0] or m.startswith(cycle[0] + ".") for m in cycle):
                     found.append(cycle)
