@@ -71,7 +71,7 @@ def create_app(assembly: Assembly, *, routers: Iterable[str] | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = await assembly.on_startup(provider)
+        stop = await assembly.on_startup(provider.get)
         yield
         if stop is not None:
             await stop()

@@ -9,8 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from continuum.runtime.profiles import IdempotencyPolicy, RuntimeProfile
 from continuum.runtime.services import Services, build_services
@@ -29,8 +28,7 @@ STARTUP_RETRY_SECONDS = 2
 Stop = Callable[[], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class RuntimeBindings:
+class RuntimeBindings(NamedTuple):
     """Handles only the runtime has: a Worker's D1 and Workers AI bindings, the metrics a
     Lambda handler opened at cold start, or adapters a test or bench substitutes."""
 
@@ -42,18 +40,22 @@ class RuntimeBindings:
     clock: Clock | None = None
 
 
-class ServicesSource(Protocol):
-    async def get(self) -> Services: ...
+ServicesSource = Callable[[], Awaitable[Services]]
 
 
-@dataclass
 class Assembly:
-    profile: RuntimeProfile
-    settings: Settings
-    bindings: RuntimeBindings
-    metrics: Metrics
-    idempotency: IdempotencyStore | None = None
-    _services: Services | None = field(default=None, repr=False)
+    """One runtime's parts: its profile, settings and bindings, metrics, services (built
+    once, on first use) and Idempotency-Key store."""
+
+    def __init__(
+        self, profile: RuntimeProfile, settings: Settings, bindings: RuntimeBindings, metrics: Metrics
+    ) -> None:
+        self.profile = profile
+        self.settings = settings
+        self.bindings = bindings
+        self.metrics = metrics
+        self.idempotency: IdempotencyStore | None = None
+        self._services: Services | None = None
 
     @property
     def services(self) -> Services:
@@ -78,11 +80,11 @@ class Assembly:
                 log.info("migrations applied", extra={"versions": applied})
         return services
 
-    async def on_startup(self, source: ServicesSource) -> Stop | None:
+    async def on_startup(self, services: ServicesSource) -> Stop | None:
         """Run when the app starts: the periodic purge, for profiles that keep one."""
         if not self.profile.lifecycle.purge_loop:
             return None
-        task = asyncio.create_task(_run_when_ready(source))
+        task = asyncio.create_task(_run_when_ready(services))
 
         async def stop() -> None:
             task.cancel()
@@ -123,7 +125,7 @@ def _idempotency_store(assembly: Assembly) -> IdempotencyStore:
     )  # fmt: skip
 
 
-async def _run_when_ready(source: ServicesSource) -> None:
+async def _run_when_ready(get_services: ServicesSource) -> None:
     """Connect and migrate; while the database is unreachable, keep serving (requests get
     503 + Retry-After, health says down) and retry, so a container starting before its
     database comes up on its own. Then sweep expired memories periodically."""
@@ -132,7 +134,7 @@ async def _run_when_ready(source: ServicesSource) -> None:
     services: Services | None = None
     while services is None:
         try:
-            services = await source.get()
+            services = await get_services()
         except DependencyUnavailable as exc:
             log.error(
                 "database unavailable at start-up; serving 503 until it returns",
