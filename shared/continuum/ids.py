@@ -1,11 +1,15 @@
-"""Time-ordered identifiers (ULID layout): sortable, so cursors are simple."""
+"""Identifiers: time-ordered ids (ULID layout, sortable, so cursors are simple) and the
+tenant id rule."""
 
 from __future__ import annotations
 
 import os
+import re
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_TENANT_RE = re.compile(TENANT_PATTERN)
 
 
 class IdGenerator:
@@ -40,3 +44,7 @@ def new_id() -> str:
 
 def is_valid_id(value: str) -> bool:
     return len(value) == 26 and all(c in _ALPHABET for c in value)
+
+
+def is_valid_tenant_id(value: str) -> bool:
+    return bool(_TENANT_RE.match(value))

@@ -6,19 +6,18 @@ import, which doubles this module's import time (cold start on Lambda and Worker
 """
 
 import json
-import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from continuum.ids import TENANT_PATTERN, is_valid_tenant_id  # noqa: F401 - re-exported for callers
+
 MAX_CONTENT_CHARS = 100_000
 MAX_QUERY_CHARS = 10_000
 MAX_METADATA_BYTES = 16_384
 MAX_BATCH = 1000
-TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-_TENANT_RE = re.compile(TENANT_PATTERN)
 
 
 def _checked_text(value: str) -> str:
@@ -85,10 +84,6 @@ Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
 Timestamp = Annotated[datetime, AfterValidator(_aware)]
 TenantId = Annotated[str, Field(pattern=TENANT_PATTERN)]
-
-
-def is_valid_tenant_id(value: str) -> bool:
-    return bool(_TENANT_RE.match(value))
 
 
 class Model(BaseModel):

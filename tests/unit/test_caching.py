@@ -89,23 +89,3 @@ async def test_lru_bound_and_expiry():
     assert await local.get("b") is None and await local.get("a") == "1"
     now[0] = 11
     assert await local.get("a") is None
-
-
-async def test_rate_limit_keeps_counting_through_a_cache_outage():
-    import pytest
-
-    from continuum.core.ratelimit import RateLimiter
-    from continuum.errors import RateLimited
-
-    shared = SwitchableCache()
-    limiter = RateLimiter(shared, 3, clock=lambda: 120.0)
-    for _ in range(3):
-        await limiter.check("t")
-    with pytest.raises(RateLimited) as caught:
-        await limiter.check("t")
-    assert caught.value.retry_after == 60
-    shared.down = True
-    for _ in range(3):
-        await limiter.check("u")
-    with pytest.raises(RateLimited):
-        await limiter.check("u")

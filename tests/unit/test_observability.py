@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from continuum.api.app import create_app
 from continuum.observability.logging import JsonFormatter
-from continuum.runtime import build_services
+from continuum.runtime import CLI
+from continuum.runtime.assembly import assemble
 from continuum.settings import load_settings
 
 
@@ -56,8 +57,7 @@ def test_unexpected_errors_are_json_500_and_reach_sentry(tmp_path, sentry_endpoi
         read_files=False,
     )
     assert init_sentry(settings)
-    services = build_services(settings)
-    app = create_app(settings, services=services)
+    app = create_app(assemble(CLI, settings))
 
     async def explode() -> None:
         raise RuntimeError("kaboom in a handler")

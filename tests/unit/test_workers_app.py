@@ -225,7 +225,7 @@ async def test_a_failing_start_answers_500_without_details(d1, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("secret-looking detail")
 
-    monkeypatch.setattr(worker, "build_services", broken)
+    monkeypatch.setattr(worker, "assemble", broken)
     async with client_for(worker.asgi_app({"DB": d1})) as client:
         response = await client.get("/v1/health")
     assert response.status_code == 500 and "secret-looking" not in response.text

@@ -1,7 +1,7 @@
 """The FastAPI application factory, shared by every runtime.
 
-`routers` selects which route groups to mount: the local server mounts all of them,
-a Lambda function only its own group (so it imports only what it serves).
+`routers` selects which route groups (api/manifest.py) to mount: the local server mounts
+all of them, a Lambda function only its own (so it imports only what it serves).
 """
 
 from __future__ import annotations
@@ -12,34 +12,24 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 from continuum import __version__
 from continuum.api.errors import install_error_handlers
+from continuum.api.manifest import ROUTERS
 from continuum.api.middleware import RequestMiddleware
-from continuum.runtime import Services
-from continuum.settings import Settings, load_settings
+from continuum.runtime.services import Services
+
+if TYPE_CHECKING:
+    from continuum.runtime.assembly import Assembly
 
 # FastAPI wraps a body model in Field(alias=<parameter name>); pydantic warns that the alias
 # has no effect when that model's schema is built later (our models defer building, see
 # schemas.Model). The alias is indeed irrelevant there, so this one warning is noise.
 warnings.filterwarnings("ignore", message="The 'alias' attribute", category=UnsupportedFieldAttributeWarning)
-
-ROUTERS: dict[str, str] = {
-    "health": "continuum.api.routers.health",
-    "learn": "continuum.api.routers.learn",
-    "recall": "continuum.api.routers.recall",
-    "turn": "continuum.api.routers.turn",
-    "memories": "continuum.api.routers.memories",
-    "search": "continuum.api.routers.search",
-    "entities": "continuum.api.routers.entities",
-    "admin": "continuum.api.routers.admin",
-    "portability": "continuum.api.routers.portability",
-    "metrics": "continuum.api.routers.metrics",
-}
 
 DESCRIPTION = """Memory layer for AI agents. Send every turn to `/v1/learn`; before answering,
 ask `/v1/recall` for ranked memories and a context block. No LLM call is needed to store
@@ -71,38 +61,21 @@ class ServicesProvider:
             self._services = None
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    services: Services | None = None,
-    factory: Callable[[], Awaitable[Services]] | None = None,
-    routers: Iterable[str] | None = None,
-    metrics: Any = None,
-    close_on_shutdown: bool = True,
-    on_startup: Callable[[ServicesProvider], Awaitable[Callable[[], Awaitable[None]] | None]] | None = None,
-    middleware: Iterable[tuple[Any, dict[str, Any]]] = (),
-) -> FastAPI:
-    """Build the app. `on_startup` runs once the server starts (e.g. migrations and
-    background maintenance) and may return a coroutine function run at shutdown.
-    `middleware` (class, options) pairs run inside the request middleware (e.g. idempotency)."""
-    settings = settings or (services.settings if services else load_settings())
-
-    async def default_factory() -> Services:
-        if services is not None:
-            return services
-        from continuum.runtime import build_services
-
-        return build_services(settings, metrics=metrics)
-
-    provider = ServicesProvider(factory or default_factory)
+def create_app(assembly: Assembly, *, routers: Iterable[str] | None = None) -> FastAPI:
+    """The app of one runtime: the assembly's services (built or connected on first use,
+    as its profile says), its lifecycle hooks and Idempotency-Key store. `routers` selects
+    the route groups to mount (default: all of the manifest's)."""
+    settings = assembly.settings
+    metrics = assembly.metrics
+    provider = ServicesProvider(assembly.ready)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = await on_startup(provider) if on_startup is not None else None
+        stop = await assembly.on_startup(provider.get)
         yield
         if stop is not None:
             await stop()
-        if close_on_shutdown:
+        if assembly.profile.lifecycle.close_on_shutdown:
             await provider.close()
 
     app = FastAPI(
@@ -122,8 +95,10 @@ def create_app(
             raise ValueError(f"unknown router group {name!r}; known: {', '.join(ROUTERS)}")
         importlib.import_module(ROUTERS[name]).router.mount(app)
     install_error_handlers(app)
-    for middleware_class, options in middleware:
-        app.add_middleware(middleware_class, **options)
+    if assembly.idempotency is not None:
+        from continuum.api.idempotency import IdempotencyMiddleware
+
+        app.add_middleware(IdempotencyMiddleware, store=assembly.idempotency, ttl=settings.http.idempotency_ttl)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

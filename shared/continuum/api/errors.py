@@ -1,4 +1,4 @@
-"""Every error leaves as JSON {"error": {"code", "message"}} with the right status."""
+"""Every error leaves as JSON {"error": {"code", "message"}} (api/envelope.py) with the right status."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from continuum.api.envelope import error_body
 from continuum.errors import ContinuumError
 
 log = logging.getLogger("continuum.api")
@@ -19,13 +20,6 @@ _HTTP_CODES = {
     405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
     415: "unsupported_media_type", 422: "invalid_input", 429: "rate_limited", 503: "service_unavailable",
 }  # fmt: skip
-
-
-def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        error["details"] = details
-    return {"error": error}
 
 
 def error_response(

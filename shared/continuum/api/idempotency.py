@@ -14,7 +14,8 @@ import json
 import logging
 from typing import Any
 
-from continuum.api.errors import error_body
+from continuum.api.envelope import error_body, error_headers
+from continuum.api.manifest import WRITE_ROUTES
 from continuum.core.idempotency import (
     IdempotencyStore,
     IdempotencyUnavailable,
@@ -26,9 +27,6 @@ from continuum.observability.logging import tenant_id_var
 
 log = logging.getLogger("continuum.idempotency")
 
-WRITE_ROUTES = frozenset({
-    ("POST", "/v1/learn"), ("POST", "/v1/turn"), ("POST", "/v1/memories"), ("POST", "/v1/memories/batch"),
-})  # fmt: skip
 MAX_KEY_LENGTH = 255
 MAX_RECORDED_BODY = 350_000  # DynamoDB items stop at 400 KB
 LOCK_SECONDS = 120  # longer than any request may run (API Gateway stops at 30 s)
@@ -38,7 +36,7 @@ Message = dict[str, Any]
 
 async def _send_json(send: Any, status: int, payload: dict[str, Any], extra: list[tuple[bytes, bytes]]) -> None:
     body = json.dumps(payload).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    headers = [*error_headers(body), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

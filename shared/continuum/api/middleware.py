@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from continuum.api.errors import error_body
+from continuum.api.envelope import error_body
 from continuum.observability.logging import request_id_var, tenant_id_var
 from continuum.ports import Metrics
 

@@ -12,41 +12,35 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import json
 import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from continuum.api.app import ROUTERS, create_app
+from continuum.api.app import create_app
+from continuum.api.envelope import error_json
+from continuum.api.manifest import LAMBDA_FUNCTIONS, ROUTERS
 from continuum.aws.secrets import SecretsLoader, SecretsUnavailable
-from continuum.runtime import Services, build_services
+from continuum.runtime.assembly import RuntimeBindings, assemble
+from continuum.runtime.profiles import LAMBDA
 from continuum.settings import LOG_LEVELS, Settings, SettingsError
 
 log = logging.getLogger("continuum.lambda")
 
-# Endpoint group (one Lambda function each) -> router groups of the core it mounts.
-GROUPS: dict[str, tuple[str, ...]] = {
-    "health": ("health",),
-    "learn": ("learn",),
-    "recall": ("recall",),
-    "turn": ("turn",),
-    "memories": ("memories",),
-    "search": ("search",),
-    "entities": ("entities",),  # the entities router also serves /v1/stats
-    "admin": ("admin", "portability"),  # keys, tenants, export / import
-}
+# Lambda function -> the route groups it mounts (from the route manifest).
+GROUPS: dict[str, tuple[str, ...]] = LAMBDA_FUNCTIONS
 TEXT_TYPES = ["application/json", "application/x-ndjson", "text/plain", "text/html"]
 
 Event = dict[str, Any]
 
 
 def _plain_response(status: int, code: str, message: str, retry_after: int | None = None) -> Event:
+    """An API Gateway answer in the error envelope, for failures before an app exists."""
     headers = {"content-type": "application/json"}
     if retry_after is not None:
         headers["retry-after"] = str(retry_after)
-    body = json.dumps({"error": {"code": code, "message": message}})
+    body = error_json(code, message).decode()
     return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
 
 
@@ -124,7 +118,6 @@ class LambdaHandler:
             log.info("secrets changed: rebuilding services")
             self._loop.run_until_complete(current.close())
         self._logger.setLevel(settings.log_level)
-        logging.getLogger("continuum").setLevel(settings.log_level)
         self._instance = self._build(settings, fingerprint)
         return self._instance
 
@@ -132,33 +125,8 @@ class LambdaHandler:
         from mangum import Mangum
 
         _check_packaged(settings)
-        metrics = self._metrics
-
-        async def factory() -> Services:
-            storage = None
-            if settings.storage_backend == "postgres":
-                from continuum.storage.postgres import PostgresStorage
-
-                storage = PostgresStorage(settings.postgres, serverless=True)
-            return build_services(settings, storage=storage, single_process=False, metrics=metrics)
-
-        from continuum.api.idempotency import IdempotencyMiddleware
-
-        store: Any
-        if settings.idempotency_table:
-            from continuum.aws.idempotency import DynamoDBIdempotencyStore
-
-            store = DynamoDBIdempotencyStore(settings.idempotency_table)
-        else:  # instances share no store then: keys are refused with a clear 422
-            from continuum.core.idempotency import store_for
-
-            store = store_for(
-                None, single_process=False, prefix="", hint="set CONTINUUM_IDEMPOTENCY_TABLE"
-            )
-        middleware = [(IdempotencyMiddleware, {"store": store, "ttl": settings.idempotency_ttl})]
-        app = create_app(
-            settings, factory=factory, routers=self.routers, metrics=metrics, middleware=middleware
-        )
+        assembly = assemble(LAMBDA, settings, RuntimeBindings(metrics=self._metrics))
+        app = create_app(assembly, routers=self.routers)
         adapter = Mangum(app, lifespan="off", text_mime_types=TEXT_TYPES)
 
         def call(event: Event, context: Any) -> Event:
@@ -200,7 +168,7 @@ def migration_handler(environ: Mapping[str, str] | None = None) -> Callable[[Eve
     migrations from inside the VPC, where the database is reachable."""
 
     def handler(event: Event, context: Any) -> dict[str, Any]:
-        from continuum.runtime import build_storage
+        from continuum.runtime.adapters import build_storage
 
         settings, _ = SecretsLoader(os.environ if environ is None else environ).load()
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from continuum.core.caching import ResultCache
 from continuum.errors import Forbidden, Unauthorized
+from continuum.ids import is_valid_tenant_id
 from continuum.ports import Storage
-from continuum.schemas import is_valid_tenant_id
-from continuum.settings import Settings
 
 KEY_PREFIX = "ck_"
 DEFAULT_TENANT = "default"
@@ -45,28 +44,39 @@ def credential_from_headers(x_api_key: str | None, authorization: str | None) ->
     return None
 
 
+@dataclass(frozen=True)
+class AuthConfig:
+    """Who may call: whether a credential is required, the admin key, the JWT secret."""
+
+    require_api_key: bool
+    admin_key: str | None = field(default=None, repr=False)
+    jwt_secret: str | None = field(default=None, repr=False)
+
+
 class Authenticator:
-    def __init__(self, settings: Settings, storage: Storage, cache: ResultCache) -> None:
-        self.settings = settings
+    def __init__(self, config: AuthConfig, storage: Storage, cache: ResultCache) -> None:
+        self.config = config
         self.storage = storage
         self.cache = cache
 
     def _is_admin_key(self, credential: str) -> bool:
-        admin = self.settings.api_key
-        return bool(admin) and hmac.compare_digest(credential.encode(), admin.encode())  # type: ignore[union-attr]
+        admin = self.config.admin_key
+        if not admin:
+            return False
+        return hmac.compare_digest(credential.encode(), admin.encode())
 
     async def authenticate(self, credential: str | None, *, acting_tenant: str | None = None) -> Principal:
         if credential is None:
-            if self.settings.require_api_key:
+            if self.config.require_api_key:
                 raise Unauthorized("missing credentials: send X-API-Key or Authorization: Bearer")
             # Open mode: the default tenant; admin routes stay open only if no admin key exists.
-            return Principal(DEFAULT_TENANT, is_admin=self.settings.api_key is None, method="anonymous")
+            return Principal(DEFAULT_TENANT, is_admin=self.config.admin_key is None, method="anonymous")
         if self._is_admin_key(credential):
             tenant = acting_tenant or DEFAULT_TENANT
             if not is_valid_tenant_id(tenant):
                 raise Unauthorized("X-Continuum-Tenant is not a valid tenant id")
             return Principal(tenant, is_admin=True, method="admin-key")
-        if credential.count(".") == 2 and self.settings.jwt_secret:
+        if credential.count(".") == 2 and self.config.jwt_secret:
             return Principal(self._tenant_from_jwt(credential), is_admin=False, method="jwt")
         tenant = await self._tenant_for_key(credential)
         if tenant is None:
@@ -91,7 +101,7 @@ class Authenticator:
         try:
             claims = jwt.decode(
                 token,
-                self.settings.jwt_secret,
+                self.config.jwt_secret,
                 algorithms=["HS256"],
                 options={"require": [], "verify_aud": False},
                 leeway=30,

@@ -69,15 +69,13 @@ class UnsupportedIdempotencyStore:
         pass
 
 
-def store_for(shared: Cache | None, *, single_process: bool, prefix: str, hint: str) -> IdempotencyStore:
-    """The shared cache when there is one; in-process memory when one process serves
-    everything; otherwise a store that refuses keys, explaining `hint`."""
+def store_for(shared: Cache | None, *, local: Cache | None, prefix: str, hint: str) -> IdempotencyStore:
+    """The shared cache when there is one; else `local` (given only when one process serves
+    everything); otherwise a store that refuses keys, explaining `hint`."""
     if shared is not None:
         return CacheIdempotencyStore(shared, prefix=prefix)
-    if single_process:
-        from continuum.cache.memory import InProcessCache
-
-        return CacheIdempotencyStore(InProcessCache(max_entries=100_000), prefix=prefix)
+    if local is not None:
+        return CacheIdempotencyStore(local, prefix=prefix)
     return UnsupportedIdempotencyStore(f"Idempotency-Key needs a store shared by every instance: {hint}")
 
 

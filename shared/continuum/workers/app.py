@@ -7,16 +7,17 @@ requests: the app and its services are built on the first one and reused.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from continuum.api.app import ROUTERS, create_app
-from continuum.observability.logging import configure_logging
-from continuum.runtime import Services, build_services
+from continuum.api.app import create_app
+from continuum.api.envelope import ErrorApp
+from continuum.api.manifest import ROUTERS
+from continuum.runtime.assembly import RuntimeBindings, assemble
+from continuum.runtime.profiles import WORKER
+from continuum.runtime.services import Services
 from continuum.settings import SettingsError
 from continuum.workers.env import binding, settings_from_env
-from continuum.workers.metrics import IsolateMetrics
 
 log = logging.getLogger("continuum.workers")
 
@@ -25,30 +26,20 @@ AI_BINDING = "AI"
 
 
 def preload() -> None:
-    """Import every route module now: at deploy time the Workers runtime snapshots the
-    interpreter after the entry module's imports, so they cost nothing at cold start."""
+    """Import every route module (and the profile's metrics) now: at deploy time the Workers
+    runtime snapshots the interpreter after the entry module's imports, so they cost nothing
+    at cold start."""
     import importlib
 
-    for module in ROUTERS.values():
+    for module in (*ROUTERS.values(), "continuum.workers.metrics"):
         importlib.import_module(module)
 
 
-class MisconfiguredApp:
+class MisconfiguredApp(ErrorApp):
     """Answers every request with 500 and the one-line settings error (never a secret)."""
 
     def __init__(self, message: str) -> None:
-        self.message = message
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            return
-        body = json.dumps({"error": {"code": "misconfigured", "message": self.message}}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 500, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        super().__init__(500, "misconfigured", message)
 
 
 class WorkerApp:
@@ -56,31 +47,13 @@ class WorkerApp:
 
     def __init__(self, env: Any) -> None:
         self.settings = settings_from_env(env)
-        configure_logging(self.settings.log_level)
         db = binding(env, D1_BINDING)
         if self.settings.storage_backend == "d1" and db is None:
             raise SettingsError(f"CONTINUUM_STORAGE=d1 needs a D1 binding named {D1_BINDING} (wrangler.toml)")
-        self.metrics = IsolateMetrics()
-        ai = binding(env, AI_BINDING)
-        self.services: Services = build_services(
-            self.settings, d1_binding=db, metrics=self.metrics, single_process=False,
-            bindings={"ai": ai} if ai is not None else None,
-        )  # fmt: skip
-        from continuum.api.idempotency import IdempotencyMiddleware
-        from continuum.core.idempotency import store_for
-
-        store = store_for(
-            self.services.cache.shared,
-            single_process=False,
-            prefix=f"{self.settings.cache_prefix}idem:",
-            hint="set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN",
-        )
-        middleware = [(IdempotencyMiddleware, {"store": store, "ttl": self.settings.idempotency_ttl})]
-        # The ASGI adapter runs the lifespan around every request: services must outlive it.
-        self.asgi: Any = create_app(
-            self.settings, services=self.services, metrics=self.metrics, close_on_shutdown=False,
-            middleware=middleware,
-        )  # fmt: skip
+        self.assembly = assemble(WORKER, self.settings, RuntimeBindings(d1=db, ai=binding(env, AI_BINDING)))
+        self.metrics = self.assembly.metrics
+        self.services: Services = self.assembly.services
+        self.asgi: Any = create_app(self.assembly)
 
 
 _current: WorkerApp | MisconfiguredApp | None = None

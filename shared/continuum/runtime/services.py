@@ -1,4 +1,4 @@
-"""Wiring: pick adapters from settings and assemble the services the API uses."""
+"""The services every runtime serves with, assembled from settings and a profile."""
 
 from __future__ import annotations
 
@@ -10,48 +10,20 @@ from typing import TYPE_CHECKING, Any
 from continuum.cache.memory import InProcessCache
 from continuum.clock import Clock, SystemClock
 from continuum.core.admin import AdminService
-from continuum.core.auth import Authenticator
+from continuum.core.auth import AuthConfig, Authenticator
 from continuum.core.caching import ResultCache
-from continuum.core.crypto import ContentCipher, parse_encryption_key
 from continuum.core.engine import MemoryEngine
 from continuum.core.ratelimit import RateLimiter
 from continuum.ports import Cache, Metrics, NullMetrics, Storage
-from continuum.settings import Settings, SettingsError
+from continuum.runtime.adapters import build_cipher, build_shared_cache, build_storage, ranking_config
+from continuum.runtime.profiles import CLI, RuntimeProfile
+from continuum.settings import Settings
 
 if TYPE_CHECKING:
+    from continuum.core.crypto import ContentCipher
     from continuum.core.portability import Portability
 
-
-def build_storage(settings: Settings, *, d1_binding: Any = None) -> Storage:
-    backend = settings.storage_backend
-    if backend == "sqlite":
-        from continuum.storage.sqlite import SqliteStorage
-
-        return SqliteStorage(settings.db_path)
-    if backend == "postgres":
-        from continuum.storage.postgres import PostgresStorage
-
-        return PostgresStorage(settings.postgres)
-    if backend == "d1":
-        if d1_binding is None:
-            raise SettingsError("CONTINUUM_STORAGE=d1 needs a D1 binding (only inside a Cloudflare Worker)")
-        from continuum.storage.d1 import D1Storage
-
-        return D1Storage(d1_binding)
-    raise SettingsError(f"CONTINUUM_STORAGE={backend} is not a known storage backend")
-
-
-def build_shared_cache(settings: Settings) -> Cache | None:
-    backend = settings.shared_cache_backend
-    if backend == "redis":
-        from continuum.cache.redis import RedisCache
-
-        return RedisCache(settings.redis_url or "")
-    if backend == "upstash":
-        from continuum.cache.upstash import UpstashCache
-
-        return UpstashCache(settings.upstash_redis_rest_url or "", settings.upstash_redis_rest_token or "")
-    return None
+RATE_FALLBACK_ENTRIES = 50_000
 
 
 @dataclass
@@ -98,7 +70,6 @@ def build_engine(
     """The engine with its ranking settings and, when enabled, the embedding provider
     and indexer (background where one process lives on, inline on serverless).
     `bindings` are runtime handles a provider needs (a Worker's Workers AI binding: `ai`)."""
-    from continuum.core.ranking_config import RankingConfig
     from continuum.embeddings.factory import build_embedder
 
     embedder = build_embedder(settings, **(bindings or {}))
@@ -106,57 +77,62 @@ def build_engine(
     if embedder is not None:
         from continuum.embeddings.indexer import EmbeddingIndexer
 
-        mode = settings.embedding_write
+        mode = settings.embeddings.write
         background = single_process if mode == "auto" else mode == "background"
         indexer = EmbeddingIndexer(
             storage, embedder, cipher, clock, background=background, on_indexed=cache.invalidate
         )
     return MemoryEngine(
         storage, cache, clock=clock, cipher=cipher, metrics=metrics,
-        ranking=RankingConfig.from_settings(settings), embedder=embedder, indexer=indexer,
+        ranking=ranking_config(settings.ranking), embedder=embedder, indexer=indexer,
     )  # fmt: skip
 
 
 def build_services(
     settings: Settings,
     *,
+    profile: RuntimeProfile = CLI,
     storage: Storage | None = None,
     shared_cache: Cache | None = None,
     metrics: Metrics | None = None,
     clock: Clock | None = None,
-    single_process: bool = True,
     d1_binding: Any = None,
     bindings: dict[str, Any] | None = None,
 ) -> Services:
-    """Assemble the services.
+    """Assemble the services for `profile` (default: one process, as the CLI and tests).
 
-    `single_process` says whether an in-process cache alone may hold results: true for
-    one server process; false for Lambda or Workers, where many instances serve one
-    tenant and only a shared cache (Redis, Upstash) can be invalidated for all of them.
+    Under `ProcessModel.SINGLE` an in-process cache alone may hold results; under SHARED
+    (several workers, Lambda, Workers) many instances serve one tenant and only a shared
+    cache (Redis, Upstash) can be invalidated for all of them, so results are cached
+    in-process only in front of one.
     """
+    single = profile.single_process
     clock = clock or SystemClock()
     metrics = metrics or NullMetrics()
-    storage = storage or build_storage(settings, d1_binding=d1_binding)
+    storage = storage or build_storage(settings, connection=profile.storage, d1_binding=d1_binding)
+    cache_settings = settings.cache
     if shared_cache is None:
-        shared_cache = build_shared_cache(settings)
+        shared_cache = build_shared_cache(cache_settings)
     local: Cache | None = None
-    if settings.cache_enabled and (single_process or shared_cache is not None):
+    if cache_settings.enabled and (single or shared_cache is not None):
         local = InProcessCache()
-    cache = ResultCache(local, shared_cache, ttl=settings.cache_ttl, metrics=metrics, prefix=settings.cache_prefix)
-    key = parse_encryption_key(settings.encryption_key) if settings.encryption_key else None
-    cipher = ContentCipher(key)
+    cache = ResultCache(local, shared_cache, ttl=cache_settings.ttl, metrics=metrics, prefix=cache_settings.prefix)
     engine = build_engine(
-        settings, storage, cache, clock=clock, cipher=cipher, metrics=metrics, single_process=single_process,
-        bindings=bindings,
-    )
+        settings, storage, cache, clock=clock, cipher=build_cipher(settings.encryption), metrics=metrics,
+        single_process=single, bindings=bindings,
+    )  # fmt: skip
+    auth = settings.auth
     return Services(
         settings=settings,
         storage=storage,
         cache=cache,
         engine=engine,
         admin=AdminService(storage, cache, engine, clock),
-        auth=Authenticator(settings, storage, cache),
+        auth=Authenticator(AuthConfig(auth.require_api_key, auth.api_key, auth.jwt_secret), storage, cache),
         metrics=metrics,
         clock=clock,
-        rate_limiter=RateLimiter(shared_cache or local or InProcessCache(), settings.rate_limit_per_minute),
+        rate_limiter=RateLimiter(
+            shared_cache or local or InProcessCache(), settings.http.rate_limit_per_minute, clock=clock,
+            prefix=cache_settings.prefix, fallback=InProcessCache(max_entries=RATE_FALLBACK_ENTRIES),
+        ),
     )

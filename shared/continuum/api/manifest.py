@@ -1,0 +1,76 @@
+"""The route manifest: one line per route group says where its routes live, which of its
+routes change state (and how Idempotency-Key treats them), and which Lambda function serves it.
+
+Derived from this table: the app's router groups (`ROUTERS`), the routes under
+Idempotency-Key (`WRITE_ROUTES`) and the Lambda functions' groups (`LAMBDA_FUNCTIONS`).
+`serverless.yml`, `functions/*.py` and `functions/README.md` cannot be generated at deploy
+time; tests/unit/test_manifest.py checks them, and the routers' real routes, against it.
+Adding a route is its router declaration plus, when it is a new group or changes state,
+one line here.
+
+Imports nothing: a Lambda function reads it at INIT, before choosing what to import.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+Route = tuple[str, str]  # (method, path template)
+
+
+def _routes(*specs: str) -> tuple[Route, ...]:
+    """("POST /v1/learn", ...) -> (("POST", "/v1/learn"), ...)."""
+    return tuple((method, path) for method, _, path in (spec.partition(" ") for spec in specs))
+
+
+class RouteGroup(NamedTuple):  # a NamedTuple: cheaper to define than a dataclass (cold start)
+    """`writes`: state-changing routes a retry could repeat, so Idempotency-Key guards them.
+    `unkeyed`: the group's other POST/PATCH/DELETE routes, deliberately left unguarded (reads
+    sent as POST, or changes that are idempotent by nature). Every POST/PATCH/DELETE route of
+    the group is in exactly one of the two. `function`: the Lambda function serving the group
+    (None: not deployed on Lambda)."""
+
+    name: str
+    function: str | None
+    writes: tuple[Route, ...] = ()
+    unkeyed: tuple[Route, ...] = ()
+
+    @property
+    def module(self) -> str:
+        return f"continuum.api.routers.{self.name}"
+
+
+GROUPS: tuple[RouteGroup, ...] = (
+    RouteGroup("health", function="health"),
+    RouteGroup("learn", function="learn", writes=_routes("POST /v1/learn")),
+    RouteGroup("recall", function="recall", unkeyed=_routes("POST /v1/recall")),
+    RouteGroup("turn", function="turn", writes=_routes("POST /v1/turn")),
+    RouteGroup(
+        "memories", function="memories",
+        writes=_routes("POST /v1/memories", "POST /v1/memories/batch"),
+        unkeyed=_routes("PATCH /v1/memories/{memory_id}", "DELETE /v1/memories/{memory_id}"),
+    ),
+    RouteGroup("search", function="search", unkeyed=_routes("POST /v1/search")),
+    RouteGroup("entities", function="entities"),  # also serves /v1/stats
+    RouteGroup("admin", function="admin", unkeyed=_routes("POST /v1/keys", "DELETE /v1/tenants/{tenant_id}")),
+    RouteGroup("portability", function="admin", unkeyed=_routes("POST /v1/import")),
+    RouteGroup("metrics", function=None),  # Prometheus scrape: long-running servers only
+)
+
+# Lambda functions without HTTP events: invoked by the operator after each deploy.
+LAMBDA_TASKS: tuple[str, ...] = ("migrate",)
+
+ROUTERS: dict[str, str] = {group.name: group.module for group in GROUPS}
+WRITE_ROUTES: frozenset[Route] = frozenset(route for group in GROUPS for route in group.writes)
+
+
+def _lambda_functions() -> dict[str, tuple[str, ...]]:
+    functions: dict[str, tuple[str, ...]] = {}
+    for group in GROUPS:
+        if group.function is not None:
+            functions[group.function] = (*functions.get(group.function, ()), group.name)
+    return functions
+
+
+# Lambda function -> the route groups it mounts (in manifest order).
+LAMBDA_FUNCTIONS: dict[str, tuple[str, ...]] = _lambda_functions()
