@@ -12,10 +12,17 @@ import pytest
 
 from tests.support.servers import TARGETS, RunningServer, selected_targets
 
+# Targets that take long to start (the Pyodide harness): outside `pytest -m "not slow"`.
+SLOW_TARGETS = ("workers",)
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "target_name" in metafunc.fixturenames:
-        metafunc.parametrize("target_name", selected_targets(), scope="session")
+        params = [
+            pytest.param(name, marks=pytest.mark.slow) if name.startswith(SLOW_TARGETS) else name
+            for name in selected_targets()
+        ]
+        metafunc.parametrize("target_name", params, scope="session")
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,10 @@ from tests.support.servers import ServerProcess, base_settings, clean_env, free_
 WORKERS = 2
 MAX_CONNECTIONS = 64
 
-pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc"),
+]
 
 
 @pytest.fixture(scope="module")

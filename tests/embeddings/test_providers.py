@@ -14,6 +14,8 @@ from continuum.embeddings.local import LocalEmbedder
 from continuum.embeddings.openai import OpenAIEmbedder, endpoint
 from continuum.settings import load_settings
 
+pytestmark = pytest.mark.slow  # starts real servers, builds or models: outside the quick loop
+
 
 def cosine(a, b):
     return sum(x * y for x, y in zip(a, b, strict=True))

@@ -9,6 +9,8 @@ import pytest
 
 from tests.support.servers import SqliteTarget
 
+pytestmark = pytest.mark.slow  # starts real servers, builds or models: outside the quick loop
+
 CAT = "The kitten is asleep on the sofa."
 OTHER = ["Quarterly taxes are due in April.", "The train to Lyon leaves at noon.", "Bake the bread for forty minutes."]
 

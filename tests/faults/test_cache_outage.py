@@ -16,6 +16,8 @@ from tests.faults.conftest import RedisProcess, serve, wait_for
 from tests.support.pg import free_port, temporary_database
 from tests.support.upstash_server import UpstashServer
 
+pytestmark = pytest.mark.slow  # starts real servers, builds or models: outside the quick loop
+
 SLOW = 2.5  # seconds: a dead cache may cost a little, never a long wait
 
 

@@ -26,6 +26,8 @@ from tests.contract.test_storage_contract import memory
 from tests.faults.conftest import serve, wait_for
 from tests.support.pg import PrivateCluster, create_database
 
+pytestmark = pytest.mark.slow  # starts real servers, builds or models: outside the quick loop
+
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PrivateCluster]:

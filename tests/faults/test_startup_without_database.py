@@ -12,6 +12,8 @@ import pytest
 from tests.faults.conftest import serve, wait_for
 from tests.support.pg import PrivateCluster
 
+pytestmark = pytest.mark.slow  # starts real servers, builds or models: outside the quick loop
+
 
 @pytest.fixture
 def stopped_cluster() -> Iterator[PrivateCluster]:

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from infra.aws import artifact
 
+pytestmark = pytest.mark.slow  # starts real servers, builds or models: outside the quick loop
+
 MAX_ZIP_BYTES = 10_000_000
 
 

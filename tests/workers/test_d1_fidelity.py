@@ -9,6 +9,8 @@ from tests.support.d1_standin import D1Database
 from tests.support.workers_env import require_tooling
 from tests.workers.d1_cases import CASES, run_case
 
+pytestmark = pytest.mark.slow  # starts real servers, builds or models: outside the quick loop
+
 
 @pytest.fixture(scope="module")
 def local_d1():

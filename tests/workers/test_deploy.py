@@ -11,7 +11,11 @@ import os
 import re
 import subprocess
 
+import pytest
+
 from tests.support.workers_env import NODE_MODULES, PYTHON_MODULES, WRANGLER_DIR, node_binary, require_tooling
+
+pytestmark = pytest.mark.slow  # starts real servers, builds or models: outside the quick loop
 
 FREE_PLAN_GZIP_BYTES = 3 * 1024 * 1024
 PAID_PLAN_GZIP_BYTES = 10 * 1024 * 1024

@@ -22,6 +22,8 @@ from tests.support.d1_local import LocalD1
 from tests.support.servers import clean_env, free_port
 from tests.support.workers_env import WRANGLER_DIR, require_tooling
 
+pytestmark = pytest.mark.slow  # starts real servers, builds or models: outside the quick loop
+
 ADMIN = "admin-" + "w" * 24
 
 
