@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -104,7 +104,7 @@ def build_engine(
     embedder = build_embedder(settings, **(bindings or {}))
     indexer = None
     if embedder is not None:
-        from continuum.embeddings.indexer import EmbeddingIndexer
+        from continuum.core.indexer import EmbeddingIndexer
 
         mode = settings.embedding_write
         background = single_process if mode == "auto" else mode == "background"
@@ -113,7 +113,7 @@ def build_engine(
         )
     return MemoryEngine(
         storage, cache, clock=clock, cipher=cipher, metrics=metrics,
-        ranking=RankingConfig.from_settings(settings), embedder=embedder, indexer=indexer,
+        ranking=RankingConfig(**asdict(settings.ranking)), embedder=embedder, indexer=indexer,
     )  # fmt: skip
 
 

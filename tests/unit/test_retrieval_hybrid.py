@@ -45,16 +45,34 @@ async def search(engine, tenant, query, **kwargs):
     return [r.content for r in response.results]
 
 
-async def test_settings_switch_each_component():
+async def test_settings_switch_each_component(tmp_path):
     settings = load_settings(
         {"CONTINUUM_RANK_GRAPH": "false", "CONTINUUM_RANK_CONTEXT": "off", "CONTINUUM_RANK_TIME": "0",
-         "CONTINUUM_RANK_LEXICAL": "true", "CONTINUUM_VECTOR_SCAN_LIMIT": "1000"},
+         "CONTINUUM_RANK_LEXICAL": "true", "CONTINUUM_VECTOR_SCAN_LIMIT": "1000",
+         "CONTINUUM_DB_PATH": str(tmp_path / "s.db")},
         read_files=False,
     )  # fmt: skip
-    config = RankingConfig.from_settings(settings)
+    built = build_services(settings, clock=ManualClock())
+    config = built.engine.retriever.config
     assert (config.graph, config.context, config.time, config.lexical) == (False, False, False, True)
     assert config.vector_scan_limit == 1000
-    assert RankingConfig.from_settings(load_settings({}, read_files=False)) == RankingConfig()
+    await built.close()
+
+
+def test_defaults_are_the_best_general_recall():
+    config = RankingConfig()
+    assert (config.lexical, config.graph, config.context, config.time, config.recency) == (True,) * 5
+    assert (config.candidates, config.dense_candidates, config.vector_scan_limit, config.context_anchors) == (
+        150, 100, 20_000, 20,
+    )
+    assert (config.lexical_weight, config.dense_weight, config.dense_floor, config.graph_term_weight) == (
+        1.0, 1.0, 0.1, 0.35,
+    )
+    assert (config.hub_share, config.second_hop, config.context_weight, config.time_boost, config.recency_weight) == (
+        0.05, 0.5, 0.7, 0.2, 0.02,
+    )
+    defaults = load_settings({}, read_files=False).ranking
+    assert RankingConfig(**dataclasses.asdict(defaults)) == RankingConfig()
 
 
 async def test_context_finds_the_answer_next_to_the_question(engine):

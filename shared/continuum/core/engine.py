@@ -96,7 +96,7 @@ class MemoryEngine:
         self._ranking = ranking
         self._embedder = embedder
         self._retriever: Any = None
-        self.indexer = indexer  # embeds stored memories (continuum.embeddings.indexer), or None
+        self.indexer = indexer  # embeds stored memories (continuum.core.indexer), or None
         self._known_tenants: set[str] = set()
 
     # ---- helpers ----------------------------------------------------------------------

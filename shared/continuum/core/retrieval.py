@@ -17,7 +17,7 @@
    that place something in time ("yesterday", "last week", "in 2019").
 7. A very small recency term breaks near-ties toward newer memories.
 
-Every part is switched by `RankingConfig` (from settings); the weights are few
+Every part is switched by `RankingConfig` (built from settings by the runtime); the weights are few
 and were chosen by leave-one-conversation-out checks, see docs/recall.md.
 """
 
