@@ -7,16 +7,10 @@ import dataclasses
 import pytest
 
 from continuum.clock import ManualClock
+from continuum.core.operations import LearnInput, NewMemory, RecallQuery, SearchQuery
 from continuum.core.retrieval import RankingConfig
+from continuum.models import MemoryFilters
 from continuum.runtime import build_services
-from continuum.schemas import (
-    LearnRequest,
-    MemoryBatchRequest,
-    MemoryCreate,
-    RecallRequest,
-    SearchFilters,
-    SearchRequest,
-)
 from continuum.settings import load_settings
 
 
@@ -35,13 +29,13 @@ def configure(engine, **changes):
 
 
 async def store(engine, tenant, *items):
-    memories = [MemoryCreate(**item) if isinstance(item, dict) else MemoryCreate(content=item) for item in items]
-    result = await engine.store_batch(tenant, MemoryBatchRequest(memories=memories))
+    memories = [NewMemory(**item) if isinstance(item, dict) else NewMemory(content=item) for item in items]
+    result = await engine.store_batch(tenant, memories)
     return [r.id for r in result.results]
 
 
 async def search(engine, tenant, query, **kwargs):
-    response = await engine.search(tenant, SearchRequest(query=query, **kwargs))
+    response = await engine.search(tenant, SearchQuery(query=query, **kwargs))
     return [r.content for r in response.results]
 
 
@@ -100,7 +94,7 @@ async def test_context_stays_inside_the_session_and_the_filters(engine):
     everything = await search(engine, "t", "quokka")
     assert "Something said before" not in everything
     assert set(everything) == {"The quokka question", "An assistant reply"}
-    only_users = await search(engine, "t", "quokka", filters=SearchFilters(role="user"))
+    only_users = await search(engine, "t", "quokka", filters=MemoryFilters(role="user"))
     assert only_users == ["The quokka question", "A user follow-up"]
 
 
@@ -118,7 +112,7 @@ async def test_graph_reaches_a_concept_two_links_away(engine):
         ("Orion streams its events through Kafka.", "Noted: Orion depends on Kafka."),
         ("Kafka runs on the Zeus cluster.", "So Kafka depends on Zeus."),
     ):
-        await engine.learn("t", LearnRequest(user_message=user, ai_response=ai))
+        await engine.learn("t", LearnInput(user_message=user, ai_response=ai))
     await store(engine, "t", "Zeus maintenance happens every Friday")
     hybrid = await search(engine, "t", "Is Orion at risk?")
     assert "Zeus maintenance happens every Friday" in hybrid
@@ -130,8 +124,8 @@ async def test_graph_reaches_a_concept_two_links_away(engine):
 
 
 async def test_recall_context_block_names_dates_and_linking_concepts(engine):
-    await engine.learn("t", LearnRequest(user_message="Orion ships on Kafka.", ai_response="Orion and Kafka noted."))
-    recalled = await engine.recall("t", RecallRequest(message="What about Orion?"))
+    await engine.learn("t", LearnInput(user_message="Orion ships on Kafka.", ai_response="Orion and Kafka noted."))
+    recalled = await engine.recall("t", RecallQuery(message="What about Orion?"))
     assert recalled.memories and "Orion" in recalled.context
     assert any("Orion" in m.concepts for m in recalled.memories)
     first = recalled.memories[0]
@@ -139,9 +133,9 @@ async def test_recall_context_block_names_dates_and_linking_concepts(engine):
 
 
 async def test_recalled_memories_name_linking_concepts_as_they_were_written(engine):
-    await engine.learn("t", LearnRequest(user_message="Orion streams its events through Kafka.", ai_response="Ok."))
-    await engine.learn("t", LearnRequest(user_message="Kafka runs on the Zeus cluster.", ai_response="Ok."))
-    recalled = await engine.recall("t", RecallRequest(message="What does Orion depend on?"))
+    await engine.learn("t", LearnInput(user_message="Orion streams its events through Kafka.", ai_response="Ok."))
+    await engine.learn("t", LearnInput(user_message="Kafka runs on the Zeus cluster.", ai_response="Ok."))
+    recalled = await engine.recall("t", RecallQuery(message="What does Orion depend on?"))
     linked = {name for memory in recalled.memories for name in memory.concepts}
     assert {"Orion", "Kafka"} <= linked  # the query's concept and one reached through the graph
     assert linked == {name for name in linked if name[0].isupper()}  # display names, never index keys
@@ -151,7 +145,7 @@ async def test_semantic_mode_needs_an_embedder(engine):
     from continuum.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="semantic"):
-        await engine.search("t", SearchRequest(query="x", mode="semantic"))
+        await engine.search("t", SearchQuery(query="x", mode="semantic"))
 
 
 async def test_lexical_off_without_embeddings_still_ranks_lexically(engine):

@@ -32,9 +32,9 @@ from datetime import datetime
 
 from continuum.core.crypto import ContentCipher
 from continuum.core.extraction import concept_key, extract_concepts
+from continuum.core.plan import RetrievalPlan, plan_retrieval
 from continuum.core.ranking import (
     Scored,
-    asks_for_time,
     bm25,
     fuse,
     mentions_time,
@@ -55,20 +55,16 @@ POSTINGS_BUDGET = 5_000
 
 
 @dataclass
-class RetrievalOptions:
-    limit: int = 10
-    max_concepts: int = 10
-    use_graph: bool = True
-    use_recency: bool = True
-    use_lexical: bool = True
-    use_dense: bool = True
-
-
-@dataclass
 class Retrieval:
+    """The ranked memories, the concepts and links that took part, and what retrieval
+    already resolved: display names of every concept it names (matched, linked, reached)
+    and the plaintext of the returned memories (decrypted once, here)."""
+
     scored: list[Scored]
     concepts: list[EntityRecord] = field(default_factory=list)
     links: list[LinkRecord] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    contents: dict[str, str] = field(default_factory=dict)
 
 
 def _ngram_keys(text: str) -> list[str]:
@@ -191,37 +187,42 @@ class Retriever:
         for key, value in zip(keys, cosine_scores(query, [stored[k] for k in keys]), strict=True):
             pool.cosine[key] = value
 
-    async def retrieve(
-        self,
-        tenant_id: str,
-        text: str,
-        filters: MemoryFilters,
-        options: RetrievalOptions,
-        now: datetime,
-    ) -> Retrieval:
-        config = self.config
-        use_lexical = config.lexical and options.use_lexical
-        use_dense = self.embedder is not None and options.use_dense
-        use_graph = config.graph and options.use_graph and use_lexical
-        if not use_lexical and not use_dense:
-            use_lexical = True  # something must rank: lexical is always available
+    def plan(self, text: str, *, limit: int, max_concepts: int = 10, mode: str = "hybrid") -> RetrievalPlan:
+        return plan_retrieval(
+            self.config, text, limit=limit, max_concepts=max_concepts, mode=mode,
+            has_embedder=self.embedder is not None,
+        )  # fmt: skip
 
-        vector_task = asyncio.ensure_future(self._query_vector(text)) if use_dense else None
+    async def _names(self, tenant_id: str, keys: set[str]) -> dict[str, str]:
+        found = await self.storage.find_entities(tenant_id, sorted(keys)) if keys else []
+        return {e.key: e.name for e in found}
+
+    async def retrieve(
+        self, tenant_id: str, text: str, filters: MemoryFilters, plan: RetrievalPlan, now: datetime
+    ) -> Retrieval:
+        vector_task = asyncio.ensure_future(self._query_vector(text)) if plan.dense else None
+        names_task: asyncio.Future[dict[str, str]] | None = None
         try:
-            weights: dict[str, float] = dict.fromkeys(self._index_terms(text), 1.0) if use_lexical else {}
+            weights: dict[str, float] = dict.fromkeys(self._index_terms(text), 1.0) if plan.lexical else {}
             concepts: list[EntityRecord] = []
             links: list[LinkRecord] = []
             related: dict[str, tuple[float, str]] = {}
             stats = LexicalStats(0, 0, {})
-            if use_graph:  # two independent reads: concurrent where the adapter has a pool
+            if plan.graph:  # two independent reads: concurrent where the adapter has a pool
                 stats, concepts = await asyncio.gather(
                     self.storage.lexical_stats(tenant_id, list(weights)),
-                    self._match_concepts(tenant_id, text, options.max_concepts),
+                    self._match_concepts(tenant_id, text, plan.max_concepts),
                 )
                 if concepts:
-                    links = await self._links(tenant_id, concepts, options.max_concepts, stats.doc_count)
+                    links = await self._links(tenant_id, concepts, plan.max_concepts, stats.doc_count)
                 if links:
-                    related = await self._graph_terms(tenant_id, concepts, links, options.max_concepts)
+                    related = await self._graph_terms(tenant_id, concepts, links, plan.max_concepts)
+                # Names of the linked and reached concepts: read while the rest ranks.
+                unnamed = {k for link in links for k in (link.concept_a, link.concept_b)}
+                unnamed.update(key for _, key in related.values())
+                unnamed -= {e.key for e in concepts}
+                if unnamed:
+                    names_task = asyncio.ensure_future(self._names(tenant_id, unnamed))
                 new_terms = [t for t in related if t not in weights]
                 for term, (weight, _) in related.items():
                     if weight > weights.get(term, 0.0):
@@ -238,34 +239,49 @@ class Retriever:
                 candidate_terms = self._candidate_terms(present, weights, stats.document_frequency, stats.doc_count)
                 pool.add(
                     await self.storage.lexical_candidates(
-                        tenant_id, candidate_terms, filters,
-                        limit=max(config.candidates, options.limit * 5), now=now,
+                        tenant_id, candidate_terms, filters, limit=plan.lexical_candidates, now=now
                     )
                 )
             query_vector = await vector_task if vector_task is not None else None
             vector_task = None
+            ranked = await self._rank(tenant_id, text, filters, plan, now, pool, weights, present, stats,
+                                      query_vector, concepts, related)  # fmt: skip
+            names = {e.key: e.name for e in concepts}
+            if names_task is not None:
+                names.update(await names_task)
+                names_task = None
         finally:
-            if vector_task is not None:
-                vector_task.cancel()
-                with contextlib.suppress(BaseException):
-                    await vector_task
+            for task in (vector_task, names_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+        scored, contents = ranked
+        return Retrieval(scored=scored, concepts=concepts, links=links, names=names, contents=contents)
+
+    async def _rank(
+        self, tenant_id: str, text: str, filters: MemoryFilters, plan: RetrievalPlan, now: datetime,
+        pool: _Pool, weights: dict[str, float], present: list[str], stats: LexicalStats,
+        query_vector: bytes | None, concepts: list[EntityRecord], related: dict[str, tuple[float, str]],
+    ) -> tuple[list[Scored], dict[str, str]]:  # fmt: skip
+        """Scores every candidate, best first, with the plaintext of those returned."""
+        config = self.config
         if query_vector is not None and self.embedder is not None:
             nearest = await self.storage.vector_candidates(
                 tenant_id, query_vector, filters, model=self.embedder.name,
-                limit=max(config.dense_candidates, options.limit * 3),
-                scan_limit=config.vector_scan_limit, now=now,
+                limit=plan.dense_candidates, scan_limit=config.vector_scan_limit, now=now,
             )  # fmt: skip
             for record, cosine in nearest:
                 pool.memories.setdefault(record.id, record)
                 pool.cosine[record.id] = cosine
             await self._cosines(tenant_id, query_vector, pool)
         if not pool.memories:
-            return Retrieval(scored=[], concepts=concepts, links=links)
+            return [], {}
 
         weights = {t: weights[t] for t in present}
         base, lexical = self._base_scores(pool, weights, stats)
-        if config.context and config.context_weight > 0:
-            anchors = sorted(base, key=lambda k: (-base[k], k))[: max(config.context_anchors, options.limit)]
+        if plan.context:
+            anchors = sorted(base, key=lambda k: (-base[k], k))[: max(config.context_anchors, plan.limit)]
             near = await self.storage.neighbours_many(
                 tenant_id, [pool.memories[k] for k in anchors], filters, window=1, now=now
             )
@@ -281,28 +297,35 @@ class Retriever:
                 base, lexical = self._base_scores(pool, weights, stats)
         final = smooth(base, pool.neighbours, config.context_weight if config.context else 0.0)
 
-        temporal = config.time and config.time_boost > 0 and asks_for_time(text)
+        contents: dict[str, str] = {}
         concept_terms = self._concept_terms(concepts, related)
         # Time and recency move a score by at most a fifth: only the head can reach the top.
         head = sorted((k for k, v in final.items() if v > 0), key=lambda k: (-final[k], k))
         scored: list[Scored] = []
-        for key in head[: options.limit * 3 + 30]:
+        for key in head[: plan.limit * 3 + 30]:
             score = final[key]
             memory = pool.memories[key]
             item = Scored(memory=memory, score=score, lexical=lexical.get(key, 0.0))
             item.semantic = pool.cosine.get(key, 0.0)
             item.context = score - base.get(key, 0.0)
-            if temporal and mentions_time(self.cipher.decrypt(memory.content)):
-                item.temporal = config.time_boost
-                item.score += config.time_boost * score
-            if config.recency and options.use_recency:
+            if plan.temporal:
+                contents[key] = self.cipher.decrypt(memory.content)
+                if mentions_time(contents[key]):
+                    item.temporal = config.time_boost
+                    item.score += config.time_boost * score
+            if plan.recency:
                 item.recency = recency_score(memory.created_at, now)
                 item.score += config.recency_weight * item.recency
             if concept_terms:
                 term_set = set(memory.terms)
                 item.concepts = list(dict.fromkeys(n for t, n in concept_terms if t in term_set))[:5]
             scored.append(item)
-        return Retrieval(scored=top(scored, options.limit), concepts=concepts, links=links)
+        best = top(scored, plan.limit)
+        returned = {s.memory.id: contents.get(s.memory.id) for s in best}
+        return best, {
+            key: text if text is not None else self.cipher.decrypt(pool.memories[key].content)
+            for key, text in returned.items()
+        }
 
     def _base_scores(
         self, pool: _Pool, weights: dict[str, float], stats: LexicalStats
