@@ -77,6 +77,19 @@ def _ngram_keys(text: str) -> list[str]:
 
 
 @dataclass
+class _Query:
+    """The query's weighted index terms and their statistics, with the concept graph
+    that added some of them: matched concepts, their links, and the reached concepts'
+    terms (term -> weight and the concept it comes from)."""
+
+    weights: dict[str, float]
+    stats: LexicalStats = field(default_factory=lambda: LexicalStats(0, 0, {}))
+    concepts: list[EntityRecord] = field(default_factory=list)
+    links: list[LinkRecord] = field(default_factory=list)
+    related: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+
+@dataclass
 class _Pool:
     """Candidates by id, with what each signal knows about them."""
 
@@ -203,50 +216,33 @@ class Retriever:
         vector_task = asyncio.ensure_future(self._query_vector(text)) if plan.dense else None
         names_task: asyncio.Future[dict[str, str]] | None = None
         try:
-            weights: dict[str, float] = dict.fromkeys(self._index_terms(text), 1.0) if plan.lexical else {}
-            concepts: list[EntityRecord] = []
-            links: list[LinkRecord] = []
-            related: dict[str, tuple[float, str]] = {}
-            stats = LexicalStats(0, 0, {})
-            if plan.graph:  # two independent reads: concurrent where the adapter has a pool
-                stats, concepts = await asyncio.gather(
-                    self.storage.lexical_stats(tenant_id, list(weights)),
-                    self._match_concepts(tenant_id, text, plan.max_concepts),
-                )
-                if concepts:
-                    links = await self._links(tenant_id, concepts, plan.max_concepts, stats.doc_count)
-                if links:
-                    related = await self._graph_terms(tenant_id, concepts, links, plan.max_concepts)
-                # Names of the linked and reached concepts: read while the rest ranks.
-                unnamed = {k for link in links for k in (link.concept_a, link.concept_b)}
-                unnamed.update(key for _, key in related.values())
-                unnamed -= {e.key for e in concepts}
+            query = _Query(weights=dict.fromkeys(self._index_terms(text), 1.0) if plan.lexical else {})
+            if plan.graph:
+                await self._expand(tenant_id, text, plan, query)
+                # Names of the linked and reached concepts: read beside the rest of the ranking.
+                unnamed = {k for link in query.links for k in (link.concept_a, link.concept_b)}
+                unnamed.update(key for _, key in query.related.values())
+                unnamed -= {e.key for e in query.concepts}
                 if unnamed:
                     names_task = asyncio.ensure_future(self._names(tenant_id, unnamed))
-                new_terms = [t for t in related if t not in weights]
-                for term, (weight, _) in related.items():
-                    if weight > weights.get(term, 0.0):
-                        weights[term] = weight
-                if new_terms:
-                    more = await self.storage.lexical_stats(tenant_id, new_terms)
-                    stats.document_frequency.update(more.document_frequency)
-            elif weights:
-                stats = await self.storage.lexical_stats(tenant_id, list(weights))
-
+                await self._add_related_terms(tenant_id, query)
+            elif query.weights:
+                query.stats = await self.storage.lexical_stats(tenant_id, list(query.weights))
             pool = _Pool()
-            present = [t for t in weights if stats.document_frequency.get(t)]
+            present = [t for t in query.weights if query.stats.document_frequency.get(t)]
             if present:
-                candidate_terms = self._candidate_terms(present, weights, stats.document_frequency, stats.doc_count)
+                df, doc_count = query.stats.document_frequency, query.stats.doc_count
+                candidate_terms = self._candidate_terms(present, query.weights, df, doc_count)
                 pool.add(
                     await self.storage.lexical_candidates(
                         tenant_id, candidate_terms, filters, limit=plan.lexical_candidates, now=now
                     )
                 )
+            query.weights = {t: query.weights[t] for t in present}
             query_vector = await vector_task if vector_task is not None else None
             vector_task = None
-            ranked = await self._rank(tenant_id, text, filters, plan, now, pool, weights, present, stats,
-                                      query_vector, concepts, related)  # fmt: skip
-            names = {e.key: e.name for e in concepts}
+            scored, contents = await self._rank(tenant_id, text, filters, plan, now, pool, query, query_vector)
+            names = {e.key: e.name for e in query.concepts}
             if names_task is not None:
                 names.update(await names_task)
                 names_task = None
@@ -256,15 +252,35 @@ class Retriever:
                     task.cancel()
                     with contextlib.suppress(BaseException):
                         await task
-        scored, contents = ranked
-        return Retrieval(scored=scored, concepts=concepts, links=links, names=names, contents=contents)
+        return Retrieval(scored=scored, concepts=query.concepts, links=query.links, names=names, contents=contents)
+
+    async def _expand(self, tenant_id: str, text: str, plan: RetrievalPlan, query: _Query) -> None:
+        """The query's concepts, their links, and the terms of the concepts they reach."""
+        # Two independent reads: concurrent where the adapter has a pool.
+        query.stats, query.concepts = await asyncio.gather(
+            self.storage.lexical_stats(tenant_id, list(query.weights)),
+            self._match_concepts(tenant_id, text, plan.max_concepts),
+        )
+        if query.concepts:
+            query.links = await self._links(tenant_id, query.concepts, plan.max_concepts, query.stats.doc_count)
+        if query.links:
+            query.related = await self._graph_terms(tenant_id, query.concepts, query.links, plan.max_concepts)
+
+    async def _add_related_terms(self, tenant_id: str, query: _Query) -> None:
+        weights = query.weights
+        new_terms = [t for t in query.related if t not in weights]
+        for term, (weight, _) in query.related.items():
+            if weight > weights.get(term, 0.0):
+                weights[term] = weight
+        if new_terms:
+            more = await self.storage.lexical_stats(tenant_id, new_terms)
+            query.stats.document_frequency.update(more.document_frequency)
 
     async def _rank(
         self, tenant_id: str, text: str, filters: MemoryFilters, plan: RetrievalPlan, now: datetime,
-        pool: _Pool, weights: dict[str, float], present: list[str], stats: LexicalStats,
-        query_vector: bytes | None, concepts: list[EntityRecord], related: dict[str, tuple[float, str]],
+        pool: _Pool, query: _Query, query_vector: bytes | None,
     ) -> tuple[list[Scored], dict[str, str]]:  # fmt: skip
-        """Scores every candidate, best first, with the plaintext of those returned."""
+        """The best candidates in order, and the plaintext of each (decrypted once)."""
         config = self.config
         if query_vector is not None and self.embedder is not None:
             nearest = await self.storage.vector_candidates(
@@ -278,8 +294,7 @@ class Retriever:
         if not pool.memories:
             return [], {}
 
-        weights = {t: weights[t] for t in present}
-        base, lexical = self._base_scores(pool, weights, stats)
+        base, lexical = self._base_scores(pool, query.weights, query.stats)
         if plan.context:
             anchors = sorted(base, key=lambda k: (-base[k], k))[: max(config.context_anchors, plan.limit)]
             near = await self.storage.neighbours_many(
@@ -294,11 +309,11 @@ class Retriever:
             if added:
                 if query_vector is not None:
                     await self._cosines(tenant_id, query_vector, pool)
-                base, lexical = self._base_scores(pool, weights, stats)
+                base, lexical = self._base_scores(pool, query.weights, query.stats)
         final = smooth(base, pool.neighbours, config.context_weight if config.context else 0.0)
 
         contents: dict[str, str] = {}
-        concept_terms = self._concept_terms(concepts, related)
+        concept_terms = self._concept_terms(query.concepts, query.related)
         # Time and recency move a score by at most a fifth: only the head can reach the top.
         head = sorted((k for k, v in final.items() if v > 0), key=lambda k: (-final[k], k))
         scored: list[Scored] = []
@@ -321,11 +336,10 @@ class Retriever:
                 item.concepts = list(dict.fromkeys(n for t, n in concept_terms if t in term_set))[:5]
             scored.append(item)
         best = top(scored, plan.limit)
-        returned = {s.memory.id: contents.get(s.memory.id) for s in best}
-        return best, {
-            key: text if text is not None else self.cipher.decrypt(pool.memories[key].content)
-            for key, text in returned.items()
-        }
+        for item in best:
+            if item.memory.id not in contents:
+                contents[item.memory.id] = self.cipher.decrypt(item.memory.content)
+        return best, {item.memory.id: contents[item.memory.id] for item in best}
 
     def _base_scores(
         self, pool: _Pool, weights: dict[str, float], stats: LexicalStats
