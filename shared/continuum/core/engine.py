@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from continuum.clock import Clock
 from continuum.core.caching import ResultCache
@@ -41,6 +41,10 @@ from continuum.ids import IdGenerator
 from continuum.models import MemoryFilters, MemoryRecord
 from continuum.ports import Embedder, Metrics, NullMetrics, Storage
 
+if TYPE_CHECKING:
+    from continuum.core.indexer import EmbeddingIndexer
+    from continuum.core.retrieval import Retriever
+
 __all__ = ["LINK_RATE", "MAX_LINKED_CONCEPTS", "MemoryEngine"]
 
 
@@ -56,7 +60,7 @@ class MemoryEngine:
         ids: IdGenerator | None = None,
         ranking: RankingConfig | None = None,
         embedder: Embedder | None = None,
-        indexer: Any = None,
+        indexer: EmbeddingIndexer | None = None,
     ) -> None:
         self.storage = storage
         self.cache = cache
@@ -65,7 +69,7 @@ class MemoryEngine:
         self.metrics = metrics or NullMetrics()
         self._ranking = ranking
         self._embedder = embedder
-        self._retriever: Any = None
+        self._retriever: Retriever | None = None
         self.records = Records(self.cipher, ids or IdGenerator())
         self.writes = Writes(storage, cache, self.records, clock=clock, metrics=self.metrics, indexer=indexer)
         self.reads = Reads(
@@ -74,7 +78,7 @@ class MemoryEngine:
         )  # fmt: skip
 
     @property
-    def retriever(self) -> Any:
+    def retriever(self) -> Retriever:
         """Built on first use: a process that never searches never imports the ranking code
         (a Lambda function serving health or memory writes starts faster)."""
         if self._retriever is None:
@@ -92,7 +96,7 @@ class MemoryEngine:
         self.records.ids = value
 
     @property
-    def indexer(self) -> Any:
+    def indexer(self) -> EmbeddingIndexer | None:
         """Embeds stored memories (continuum.core.indexer.EmbeddingIndexer), or None."""
         return self.writes.indexer
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from continuum.clock import Clock
 from continuum.core.caching import ResultCache
@@ -35,6 +35,10 @@ from continuum.ids import is_valid_id
 from continuum.models import MemoryFilters
 from continuum.ports import Metrics, Storage
 
+if TYPE_CHECKING:
+    from continuum.core.indexer import EmbeddingIndexer
+    from continuum.core.retrieval import Retriever
+
 
 def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
@@ -58,7 +62,7 @@ def _search_from_cache(data: dict[str, Any]) -> SearchResults:
 class Reads:
     def __init__(
         self, storage: Storage, cache: ResultCache, records: Records, *, clock: Clock, metrics: Metrics,
-        retriever: Callable[[], Any], indexer: Any,
+        retriever: Callable[[], Retriever], indexer: EmbeddingIndexer | None,
     ) -> None:  # fmt: skip
         self.storage = storage
         self.cache = cache

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from continuum.clock import Clock
 from continuum.core.caching import ResultCache
@@ -26,6 +26,9 @@ from continuum.errors import InvalidInput, NotFound
 from continuum.models import InsertResult, MemoryChanges, MemoryRecord
 from continuum.ports import Metrics, Storage
 
+if TYPE_CHECKING:
+    from continuum.core.indexer import EmbeddingIndexer
+
 
 def _check_expiry(expires_at: datetime | None, now: datetime, field: str) -> None:
     if expires_at is not None and expires_at <= now:
@@ -35,7 +38,7 @@ def _check_expiry(expires_at: datetime | None, now: datetime, field: str) -> Non
 class Writes:
     def __init__(
         self, storage: Storage, cache: ResultCache, records: Records, *, clock: Clock, metrics: Metrics,
-        indexer: Any,
+        indexer: EmbeddingIndexer | None,
     ) -> None:  # fmt: skip
         self.storage = storage
         self.cache = cache
