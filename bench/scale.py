@@ -39,8 +39,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import local_server, percentile, table
+from continuum.core.operations import NewMemory
 from continuum.runtime import build_services
-from continuum.schemas import MemoryBatchRequest, MemoryCreate
 from continuum.settings import Settings
 from locomo import load_conversation
 from storage import Corpus
@@ -63,8 +63,8 @@ class Loader:
         await self.services.storage.migrate()
         engine = self.services.engine
         for start in range(0, len(self.conversation), 1000):
-            chunk = [MemoryCreate(**m) for m in self.conversation[start : start + 1000]]
-            await engine.store_batch(TENANT, MemoryBatchRequest(memories=chunk))
+            chunk = [NewMemory(**m) for m in self.conversation[start : start + 1000]]
+            await engine.store_batch(TENANT, chunk)
 
     async def fill_to(self, count: int) -> dict[str, float]:
         engine = self.services.engine
@@ -73,10 +73,10 @@ class Loader:
         while self.synthetic < count:
             size = min(1000, count - self.synthetic)
             batch = [
-                MemoryCreate(content=self.corpus.sentence(), session_id=f"s{(self.synthetic + i) // 50}")
+                NewMemory(content=self.corpus.sentence(), session_id=f"s{(self.synthetic + i) // 50}")
                 for i in range(size)
             ]
-            await engine.store_batch(TENANT, MemoryBatchRequest(memories=batch))
+            await engine.store_batch(TENANT, batch)
             self.synthetic += size
             added += size
             if self.synthetic % 50_000 == 0:

@@ -30,8 +30,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import percentile, table
+from continuum.core.operations import LearnInput, NewMemory, RecallQuery, SearchQuery
 from continuum.runtime import build_services
-from continuum.schemas import LearnRequest, MemoryBatchRequest, MemoryCreate, RecallRequest, SearchRequest
 from continuum.settings import Settings
 
 TENANT = "bench"
@@ -99,9 +99,9 @@ async def _fill(engine: Any, corpus: Corpus, count: int, session_every: int = 50
     while done < count:
         size = min(1000, count - done)
         batch = [
-            MemoryCreate(content=corpus.sentence(), session_id=f"s{(done + i) // session_every}") for i in range(size)
+            NewMemory(content=corpus.sentence(), session_id=f"s{(done + i) // session_every}") for i in range(size)
         ]
-        await engine.store_batch(TENANT, MemoryBatchRequest(memories=batch))
+        await engine.store_batch(TENANT, batch)
         done += size
     return count / (time.perf_counter() - started)
 
@@ -117,12 +117,12 @@ async def _latencies(call: Any, queries: list[str]) -> list[float]:
 
 async def _measure(engine: Any, corpus: Corpus, queries: int, learns: int) -> dict[str, float]:
     asked = [corpus.query() for _ in range(queries)]
-    await engine.search(TENANT, SearchRequest(query=asked[0]))  # warm-up
-    search = await _latencies(lambda q: engine.search(TENANT, SearchRequest(query=q)), asked)
-    recall = await _latencies(lambda q: engine.recall(TENANT, RecallRequest(message=q)), asked)
+    await engine.search(TENANT, SearchQuery(query=asked[0]))  # warm-up
+    search = await _latencies(lambda q: engine.search(TENANT, SearchQuery(query=q)), asked)
+    recall = await _latencies(lambda q: engine.recall(TENANT, RecallQuery(message=q)), asked)
     started = time.perf_counter()
     for _ in range(learns):
-        await engine.learn(TENANT, LearnRequest(user_message=corpus.sentence(), ai_response=corpus.sentence()))
+        await engine.learn(TENANT, LearnInput(user_message=corpus.sentence(), ai_response=corpus.sentence()))
     learn_rate = learns / (time.perf_counter() - started)
     return {
         "search_p50": percentile(search, 50),

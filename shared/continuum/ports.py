@@ -6,8 +6,9 @@ Every storage method takes the tenant first and must scope every statement by it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from continuum.models import (
     ApiKeyRecord,
@@ -207,3 +208,41 @@ class NullMetrics:
 
     def recall_latency(self, seconds: float) -> None:
         pass
+
+
+# ---- Idempotency-Key records (continuum.core.idempotency; DynamoDB in continuum.aws.idempotency) ----
+
+ClaimState = Literal["new", "completed", "in_progress", "mismatch"]
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """`new`: the caller holds the key and must `complete` or `release` it.
+    `completed`: replay `response`. `in_progress`: another attempt is running.
+    `mismatch`: the key was used for a different request."""
+
+    state: ClaimState
+    response: StoredResponse | None = None
+
+
+class IdempotencyStore(Protocol):
+    name: str
+
+    async def claim(self, key: str, fingerprint: str, *, lock_seconds: int) -> Claim: ...
+    async def complete(self, key: str, fingerprint: str, response: StoredResponse, *, ttl: int) -> None: ...
+    async def release(self, key: str, fingerprint: str) -> None: ...
+
+
+class IdempotencyUnavailable(Exception):
+    """The store could not be reached; the write must not run unprotected."""
+
+
+class IdempotencyUnsupported(Exception):
+    """This deployment has no store shared by its instances: the key cannot be honoured."""

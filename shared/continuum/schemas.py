@@ -1,4 +1,4 @@
-"""Request and response shapes of the HTTP API (and of the engine's methods).
+"""Request and response shapes of the HTTP API (the engine speaks core.operations; api.mapping maps).
 
 Annotations are evaluated when each class is defined (no `from __future__ import
 annotations`): pydantic would otherwise compile and evaluate every annotation string at

@@ -6,24 +6,18 @@ every registered adapter."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from continuum.clock import ManualClock
+from continuum.core.operations import LearnInput, MemoryPatch, NewMemory, RecallQuery, SearchQuery
 from continuum.core.portability import Portability
 from continuum.ids import IdGenerator
+from continuum.models import MemoryFilters
 from continuum.runtime import build_services
-from continuum.schemas import (
-    LearnRequest,
-    MemoryBatchRequest,
-    MemoryCreate,
-    MemoryUpdate,
-    RecallRequest,
-    SearchFilters,
-    SearchRequest,
-)
 from continuum.settings import Settings
 from tests.contract.adapters import STORAGE_FACTORIES, selected_storages
 
@@ -39,11 +33,11 @@ TURNS = [
     ("Ünïcode café naïve résumé 日本語 テスト", "Stored the unicode line."),
 ]
 MEMOS = [
-    MemoryCreate(content="Aurora's code name was Borealis", metadata={"source": "wiki", "n": 1}),
-    MemoryCreate(content="Borealis was cancelled in 2019", metadata={"source": "wiki", "n": True}),
-    MemoryCreate(content="PostgreSQL 16 upgrade is scheduled for June", session_id="ops", metadata={"n": "1"}),
-    MemoryCreate(content="PostgreSQL 16 upgrade is scheduled for June", session_id="ops"),
-    MemoryCreate(content="Grafana alert: Redis memory above 80 percent", role="note", session_id="ops"),
+    NewMemory(content="Aurora's code name was Borealis", metadata={"source": "wiki", "n": 1}),
+    NewMemory(content="Borealis was cancelled in 2019", metadata={"source": "wiki", "n": True}),
+    NewMemory(content="PostgreSQL 16 upgrade is scheduled for June", session_id="ops", metadata={"n": "1"}),
+    NewMemory(content="PostgreSQL 16 upgrade is scheduled for June", session_id="ops"),
+    NewMemory(content="Grafana alert: Redis memory above 80 percent", role="note", session_id="ops"),
 ]
 QUERIES = [
     "When does Aurora ship?",
@@ -77,31 +71,31 @@ async def _script(storage: Any) -> dict[str, Any]:
     for user, ai in TURNS:
         clock.advance(minutes=7)
         out["learn"].append(
-            (await engine.learn(tenant, LearnRequest(user_message=user, ai_response=ai, session_id="rel"))).model_dump()
+            asdict(await engine.learn(tenant, LearnInput(user_message=user, ai_response=ai, session_id="rel")))
         )
     clock.advance(hours=1)
-    stored = await engine.store_batch(tenant, MemoryBatchRequest(memories=MEMOS))
-    out["batch"] = stored.model_dump()
+    stored = await engine.store_batch(tenant, MEMOS)
+    out["batch"] = asdict(stored)
     first = stored.results[0].id
     clock.advance(minutes=1)
-    out["update"] = (
-        await engine.update_memory(tenant, first, MemoryUpdate(content="Aurora's code name was Borealis, then Polaris"))
-    ).model_dump(mode="json")
+    patch = MemoryPatch(content="Aurora's code name was Borealis, then Polaris", provided=frozenset({"content"}))
+    out["update"] = asdict(await engine.update_memory(tenant, first, patch))
     await engine.delete_memory(tenant, stored.results[1].id)
     clock.advance(days=3)
     for query in QUERIES:
         for mode in ("hybrid", "lexical"):
-            result = await engine.search(tenant, SearchRequest(query=query, mode=mode))
+            result = await engine.search(tenant, SearchQuery(query=query, mode=mode))
             out["search"][(query, mode)] = [(r.id, r.score, r.content) for r in result.results]
-        recall = await engine.recall(tenant, RecallRequest(message=query))
-        out["recall"][query] = recall.model_dump(mode="json", exclude={"query_time_ms"})
+        recall = asdict(await engine.recall(tenant, RecallQuery(message=query)))
+        del recall["query_time_ms"]
+        out["recall"][query] = recall
     filtered = await engine.search(
-        tenant, SearchRequest(query="PostgreSQL upgrade", filters=SearchFilters(session_id="ops", metadata={"n": "1"}))
+        tenant, SearchQuery(query="PostgreSQL upgrade", filters=MemoryFilters(session_id="ops", metadata={"n": "1"}))
     )
     out["filtered"] = [(r.id, r.score) for r in filtered.results]
-    out["stats"] = (await engine.stats(tenant)).model_dump()
-    out["entities"] = (await engine.list_entities(tenant, entity_type=None, limit=50, offset=0)).model_dump(mode="json")
-    out["entity"] = (await engine.get_entity(tenant, "Aurora")).model_dump(mode="json")
+    out["stats"] = asdict(await engine.stats(tenant))
+    out["entities"] = asdict(await engine.list_entities(tenant, entity_type=None, limit=50, offset=0))
+    out["entity"] = asdict(await engine.get_entity(tenant, "Aurora"))
     portability = Portability(engine)
     out["export"] = [line async for line in portability.export_lines(tenant) if '"header"' not in line]
     return out

@@ -27,12 +27,14 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "core": ("continuum.core",),
     "settings": ("continuum.settings", "continuum.extras"),
+    "services": ("continuum.services",),
     "observability": ("continuum.observability",),
-    "adapters": ("continuum.storage", "continuum.cache", "continuum.embeddings"),
-    "http": ("continuum.api", "continuum.schemas"),
+    # aws/ and workers/ hold their runtime's adapters beside its entry (handler.py, app.py)
+    "adapters": ("continuum.storage", "continuum.cache", "continuum.embeddings", "continuum.aws", "continuum.workers"),
+    "http": ("continuum.api", "continuum.schemas", "continuum.export_format"),
     "runtime": ("continuum.runtime",),
     "entries": (
-        "continuum.server", "continuum.aws", "continuum.workers", "continuum.cli", "continuum.doctor",
+        "continuum.server", "continuum.aws.handler", "continuum.workers.app", "continuum.cli", "continuum.doctor",
     ),
 }  # fmt: skip
 ORDER = list(LAYERS)
@@ -41,11 +43,12 @@ ALLOWED: dict[str, set[str]] = {
     "ground": set(),
     "core": {"ground"},
     "settings": {"ground"},
+    "services": {"ground", "core", "settings"},
     "observability": {"ground", "settings"},
     "adapters": {"ground", "settings", "observability"},
-    "http": {"ground", "core", "settings", "observability"},
-    "runtime": {"ground", "core", "settings", "observability", "adapters", "http"},
-    "entries": {"ground", "core", "settings", "observability", "adapters", "http", "runtime"},
+    "http": {"ground", "core", "settings", "services", "observability"},
+    "runtime": {"ground", "core", "settings", "services", "observability", "adapters", "http"},
+    "entries": {"ground", "core", "settings", "services", "observability", "adapters", "http", "runtime"},
 }
 
 
@@ -179,11 +182,9 @@ def diagram() -> str:
         source, target = layer_of(imp.source), layer_of(imp.target)
         if source != target:
             edges[(source, target)] = edges.get((source, target), 0) + 1
-    members = {layer: sorted({m for m in modules() if layer_of(m) == layer}) for layer in ORDER}
     lines = ["```mermaid", "flowchart TD"]
     for layer in reversed(ORDER):
-        tops = sorted({".".join(m.split(".")[:2]) for m in members[layer]})
-        shown = ", ".join(t.removeprefix("continuum.") for t in tops if t != "continuum") or "continuum"
+        shown = ", ".join(sorted(p.removeprefix("continuum.") for p in LAYERS[layer] if p != "continuum"))
         lines.append(f'  {layer}["{layer}: {shown}"]')
     for (source, target), count in sorted(edges.items(), key=lambda e: (ORDER.index(e[0][0]), ORDER.index(e[0][1]))):
         lines.append(f"  {source} -->|{count}| {target}")

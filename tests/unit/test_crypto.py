@@ -5,8 +5,8 @@ import sqlite3
 import pytest
 
 from continuum.core.crypto import ContentCipher, parse_encryption_key
+from continuum.core.operations import LearnInput, NewMemory, SearchQuery
 from continuum.runtime import build_services
-from continuum.schemas import LearnRequest, MemoryCreate, SearchRequest
 from continuum.settings import load_settings
 
 KEY = base64.b64encode(os.urandom(32)).decode()
@@ -32,9 +32,9 @@ async def test_content_is_encrypted_at_rest_and_still_searchable(tmp_path):
     settings = load_settings({"CONTINUUM_DB_PATH": str(path), "CONTINUUM_ENCRYPTION_KEY": KEY}, read_files=False)
     services = build_services(settings)
     await services.storage.migrate()
-    await services.engine.store_memory("t", MemoryCreate(content="Zanzibar vault code is 4711"))
-    await services.engine.learn("t", LearnRequest(user_message="Quetzal lives in Oslo", ai_response="Oslo, noted"))
-    found = await services.engine.search("t", SearchRequest(query="Zanzibar vault"))
+    await services.engine.store_memory("t", NewMemory(content="Zanzibar vault code is 4711"))
+    await services.engine.learn("t", LearnInput(user_message="Quetzal lives in Oslo", ai_response="Oslo, noted"))
+    found = await services.engine.search("t", SearchQuery(query="Zanzibar vault"))
     assert found.results[0].content == "Zanzibar vault code is 4711"
     await services.close()
     raw = b"".join(
@@ -51,7 +51,7 @@ async def test_wrong_key_cannot_read(tmp_path):
     settings = load_settings({"CONTINUUM_DB_PATH": path, "CONTINUUM_ENCRYPTION_KEY": KEY}, read_files=False)
     services = build_services(settings)
     await services.storage.migrate()
-    stored = await services.engine.store_memory("t", MemoryCreate(content="secret"))
+    stored = await services.engine.store_memory("t", NewMemory(content="secret"))
     await services.close()
     other = base64.b64encode(os.urandom(32)).decode()
     services = build_services(settings.with_overrides(encryption_key=other))

@@ -1,11 +1,11 @@
 import pytest
 
 from continuum.core.engine import LINK_RATE
-from continuum.schemas import LearnRequest
+from continuum.core.operations import LearnInput
 
 
 def turn(user, ai="Noted."):
-    return LearnRequest(user_message=user, ai_response=ai)
+    return LearnInput(user_message=user, ai_response=ai)
 
 
 async def link(services, a, b, tenant="t"):

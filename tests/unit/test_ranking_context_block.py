@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from continuum.core.context import MAX_CONTEXT_CHARS, build_context
-from continuum.schemas import RecalledMemory, Relationship
+from continuum.core.operations import ConceptRelation, RecalledItem
 
 
-def recalled(content: str, concepts: list[str], session: str | None = "s1") -> RecalledMemory:
-    return RecalledMemory(
+def recalled(content: str, concepts: list[str], session: str | None = "s1") -> RecalledItem:
+    return RecalledItem(
         id="01", content=content, role="user", score=1.0, created_at=datetime(2024, 3, 5, 9, 30, tzinfo=UTC),
         instance_id=None, session_id=session, metadata={}, concepts=concepts,
     )  # fmt: skip
@@ -19,7 +19,7 @@ def test_block_lists_memories_with_dates_sessions_and_concepts():
     block = build_context(
         [recalled("Orion uses Kafka", ["Orion", "Kafka"]), recalled("no session here", [], session=None)],
         ["Orion", "Kafka"],
-        [Relationship(source="Orion", target="Kafka", strength=0.36)],
+        [ConceptRelation(source="Orion", target="Kafka", strength=0.36)],
     )
     lines = block.splitlines()
     assert lines[1] == "1. [2024-03-05 09:30 UTC, session s1] user: Orion uses Kafka (linked by: Orion, Kafka)"

@@ -7,16 +7,10 @@ import dataclasses
 import pytest
 
 from continuum.clock import ManualClock
+from continuum.core.operations import LearnInput, NewMemory, RecallQuery, SearchQuery
 from continuum.core.retrieval import RankingConfig
+from continuum.models import MemoryFilters
 from continuum.runtime import build_services
-from continuum.schemas import (
-    LearnRequest,
-    MemoryBatchRequest,
-    MemoryCreate,
-    RecallRequest,
-    SearchFilters,
-    SearchRequest,
-)
 from continuum.settings import load_settings
 
 
@@ -35,26 +29,44 @@ def configure(engine, **changes):
 
 
 async def store(engine, tenant, *items):
-    memories = [MemoryCreate(**item) if isinstance(item, dict) else MemoryCreate(content=item) for item in items]
-    result = await engine.store_batch(tenant, MemoryBatchRequest(memories=memories))
+    memories = [NewMemory(**item) if isinstance(item, dict) else NewMemory(content=item) for item in items]
+    result = await engine.store_batch(tenant, memories)
     return [r.id for r in result.results]
 
 
 async def search(engine, tenant, query, **kwargs):
-    response = await engine.search(tenant, SearchRequest(query=query, **kwargs))
+    response = await engine.search(tenant, SearchQuery(query=query, **kwargs))
     return [r.content for r in response.results]
 
 
-async def test_settings_switch_each_component():
+async def test_settings_switch_each_component(tmp_path):
     settings = load_settings(
         {"CONTINUUM_RANK_GRAPH": "false", "CONTINUUM_RANK_CONTEXT": "off", "CONTINUUM_RANK_TIME": "0",
-         "CONTINUUM_RANK_LEXICAL": "true", "CONTINUUM_VECTOR_SCAN_LIMIT": "1000"},
+         "CONTINUUM_RANK_LEXICAL": "true", "CONTINUUM_VECTOR_SCAN_LIMIT": "1000",
+         "CONTINUUM_DB_PATH": str(tmp_path / "s.db")},
         read_files=False,
     )  # fmt: skip
-    config = RankingConfig.from_settings(settings)
+    built = build_services(settings, clock=ManualClock())
+    config = built.engine.retriever.config
     assert (config.graph, config.context, config.time, config.lexical) == (False, False, False, True)
     assert config.vector_scan_limit == 1000
-    assert RankingConfig.from_settings(load_settings({}, read_files=False)) == RankingConfig()
+    await built.close()
+
+
+def test_defaults_are_the_best_general_recall():
+    config = RankingConfig()
+    assert (config.lexical, config.graph, config.context, config.time, config.recency) == (True,) * 5
+    assert (config.candidates, config.dense_candidates, config.vector_scan_limit, config.context_anchors) == (
+        150, 100, 20_000, 20,
+    )
+    assert (config.lexical_weight, config.dense_weight, config.dense_floor, config.graph_term_weight) == (
+        1.0, 1.0, 0.1, 0.35,
+    )
+    assert (config.hub_share, config.second_hop, config.context_weight, config.time_boost, config.recency_weight) == (
+        0.05, 0.5, 0.7, 0.2, 0.02,
+    )
+    defaults = load_settings({}, read_files=False).ranking
+    assert RankingConfig(**dataclasses.asdict(defaults)) == RankingConfig()
 
 
 async def test_context_finds_the_answer_next_to_the_question(engine):
@@ -82,7 +94,7 @@ async def test_context_stays_inside_the_session_and_the_filters(engine):
     everything = await search(engine, "t", "quokka")
     assert "Something said before" not in everything
     assert set(everything) == {"The quokka question", "An assistant reply"}
-    only_users = await search(engine, "t", "quokka", filters=SearchFilters(role="user"))
+    only_users = await search(engine, "t", "quokka", filters=MemoryFilters(role="user"))
     assert only_users == ["The quokka question", "A user follow-up"]
 
 
@@ -100,7 +112,7 @@ async def test_graph_reaches_a_concept_two_links_away(engine):
         ("Orion streams its events through Kafka.", "Noted: Orion depends on Kafka."),
         ("Kafka runs on the Zeus cluster.", "So Kafka depends on Zeus."),
     ):
-        await engine.learn("t", LearnRequest(user_message=user, ai_response=ai))
+        await engine.learn("t", LearnInput(user_message=user, ai_response=ai))
     await store(engine, "t", "Zeus maintenance happens every Friday")
     hybrid = await search(engine, "t", "Is Orion at risk?")
     assert "Zeus maintenance happens every Friday" in hybrid
@@ -112,8 +124,8 @@ async def test_graph_reaches_a_concept_two_links_away(engine):
 
 
 async def test_recall_context_block_names_dates_and_linking_concepts(engine):
-    await engine.learn("t", LearnRequest(user_message="Orion ships on Kafka.", ai_response="Orion and Kafka noted."))
-    recalled = await engine.recall("t", RecallRequest(message="What about Orion?"))
+    await engine.learn("t", LearnInput(user_message="Orion ships on Kafka.", ai_response="Orion and Kafka noted."))
+    recalled = await engine.recall("t", RecallQuery(message="What about Orion?"))
     assert recalled.memories and "Orion" in recalled.context
     assert any("Orion" in m.concepts for m in recalled.memories)
     first = recalled.memories[0]
@@ -121,9 +133,9 @@ async def test_recall_context_block_names_dates_and_linking_concepts(engine):
 
 
 async def test_recalled_memories_name_linking_concepts_as_they_were_written(engine):
-    await engine.learn("t", LearnRequest(user_message="Orion streams its events through Kafka.", ai_response="Ok."))
-    await engine.learn("t", LearnRequest(user_message="Kafka runs on the Zeus cluster.", ai_response="Ok."))
-    recalled = await engine.recall("t", RecallRequest(message="What does Orion depend on?"))
+    await engine.learn("t", LearnInput(user_message="Orion streams its events through Kafka.", ai_response="Ok."))
+    await engine.learn("t", LearnInput(user_message="Kafka runs on the Zeus cluster.", ai_response="Ok."))
+    recalled = await engine.recall("t", RecallQuery(message="What does Orion depend on?"))
     linked = {name for memory in recalled.memories for name in memory.concepts}
     assert {"Orion", "Kafka"} <= linked  # the query's concept and one reached through the graph
     assert linked == {name for name in linked if name[0].isupper()}  # display names, never index keys
@@ -133,7 +145,7 @@ async def test_semantic_mode_needs_an_embedder(engine):
     from continuum.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="semantic"):
-        await engine.search("t", SearchRequest(query="x", mode="semantic"))
+        await engine.search("t", SearchQuery(query="x", mode="semantic"))
 
 
 async def test_lexical_off_without_embeddings_still_ranks_lexically(engine):

@@ -12,7 +12,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from fastapi import FastAPI
 from pydantic.warnings import UnsupportedFieldAttributeWarning
@@ -21,10 +21,12 @@ from continuum import __version__
 from continuum.api.errors import install_error_handlers
 from continuum.api.manifest import ROUTERS
 from continuum.api.middleware import RequestMiddleware
-from continuum.runtime.services import Services
+from continuum.services import Services
 
 if TYPE_CHECKING:
-    from continuum.runtime.assembly import Assembly
+    from continuum.core.idempotency import IdempotencyStore
+    from continuum.ports import Metrics
+    from continuum.settings import Settings
 
 # FastAPI wraps a body model in Field(alias=<parameter name>); pydantic warns that the alias
 # has no effect when that model's schema is built later (our models defer building, see
@@ -61,7 +63,22 @@ class ServicesProvider:
             self._services = None
 
 
-def create_app(assembly: Assembly, *, routers: Iterable[str] | None = None) -> FastAPI:
+class AppAssembly(Protocol):
+    """What the app takes from its runtime's composition root (`continuum.runtime.assembly.Assembly`)."""
+
+    settings: Settings
+    metrics: Metrics
+    idempotency: IdempotencyStore | None
+
+    @property
+    def close_on_shutdown(self) -> bool: ...
+    async def ready(self) -> Services: ...
+    async def on_startup(
+        self, services: Callable[[], Awaitable[Services]]
+    ) -> Callable[[], Awaitable[None]] | None: ...
+
+
+def create_app(assembly: AppAssembly, *, routers: Iterable[str] | None = None) -> FastAPI:
     """The app of one runtime: the assembly's services (built or connected on first use,
     as its profile says), its lifecycle hooks and Idempotency-Key store. `routers` selects
     the route groups to mount (default: all of the manifest's)."""
@@ -75,7 +92,7 @@ def create_app(assembly: Assembly, *, routers: Iterable[str] | None = None) -> F
         yield
         if stop is not None:
             await stop()
-        if assembly.profile.lifecycle.close_on_shutdown:
+        if assembly.close_on_shutdown:
             await provider.close()
 
     app = FastAPI(

@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 
 from continuum.core.auth import Principal, credential_from_headers, require_admin
 from continuum.observability.logging import tenant_id_var
-from continuum.runtime import Services
+from continuum.services import Services
 
 
 async def get_services(request: Request) -> Services:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from continuum.core.idempotency import Claim, IdempotencyUnavailable, StoredResponse
+from continuum.ports import Claim, IdempotencyUnavailable, StoredResponse
 
 
 class DynamoDBIdempotencyStore:

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import asdict
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -202,37 +203,45 @@ def serve(host: str, port: int | None, reload: bool, workers: int) -> None:
 def learn(user_message: str, ai_response: str, instance_id: str | None, session_id: str | None,
           tenant: str, url: str | None, api_key: str | None, as_json: bool) -> None:  # fmt: skip
     """Learn one conversation turn."""
-    from continuum.schemas import LearnRequest
+    from continuum.core.operations import LearnInput
+    from continuum.schemas import LearnRequest, LearnResponse
 
     body = {"user_message": user_message, "ai_response": ai_response, "instance_id": instance_id,
             "session_id": session_id}  # fmt: skip
-    data = _post_or_run("/v1/learn", LearnRequest, body, tenant, url, api_key)
+    data = _post_or_run("/v1/learn", (LearnRequest, LearnInput, LearnResponse), body, tenant, url, api_key)
     _emit(data, as_json, lambda d: (
         f"learned: {len(d['memory_ids'])} memories, {d['concepts_extracted']} concepts, "
         f"{d['decisions_detected']} decisions, {d['links_created']} new links"
     ))  # fmt: skip
 
 
-def _post_or_run(path: str, model: Any, body: dict[str, Any], tenant: str, url: str | None,
+def _post_or_run(path: str, shapes: tuple[Any, Any, Any], body: dict[str, Any], tenant: str, url: str | None,
                  api_key: str | None) -> Any:  # fmt: skip
-    """POST `body` to a running server at `url`, or validate it and run the engine operation
-    that `path` names (`/v1/learn` -> engine.learn) on the configured storage."""
+    """POST `body` to a running server at `url`, or run the engine operation that `path`
+    names (`/v1/learn` -> engine.learn) on the configured storage. `shapes`: the request
+    schema (the same checks as the server), the engine's input model, the response schema
+    (the same JSON as the server)."""
     if url:
         return _Remote(url, api_key, tenant if tenant != "default" else None).call("POST", path, body)
-    request = _validated(model, body)
+    request_schema, input_model, response_schema = shapes
+    given = {k: v for k, v in body.items() if v is not None}
+    _check(request_schema, given)
     operation = path.rsplit("/", 1)[1]
 
     async def action(services: Any) -> Any:
-        return (await getattr(services.engine, operation)(tenant, request)).model_dump(mode="json")
+        from continuum.api.mapping import respond
+
+        result = await getattr(services.engine, operation)(tenant, input_model(**given))
+        return respond(response_schema, result).model_dump(mode="json")
 
     return _run(_with_services(_settings(), action))
 
 
-def _validated(model: Any, body: dict[str, Any]) -> Any:
+def _check(schema: Any, body: dict[str, Any]) -> None:
     from pydantic import ValidationError
 
     try:
-        return model.model_validate({k: v for k, v in body.items() if v is not None})
+        schema.model_validate(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "input"
@@ -251,10 +260,11 @@ def _validated(model: Any, body: dict[str, Any]) -> Any:
 def recall(message: str, limit: int, instance_id: str | None, session_id: str | None, tenant: str,
            url: str | None, api_key: str | None, as_json: bool) -> None:  # fmt: skip
     """Print the context block (or JSON) recalled for MESSAGE."""
-    from continuum.schemas import RecallRequest
+    from continuum.core.operations import RecallQuery
+    from continuum.schemas import RecallRequest, RecallResponse
 
     body = {"message": message, "limit": limit, "instance_id": instance_id, "session_id": session_id}
-    data = _post_or_run("/v1/recall", RecallRequest, body, tenant, url, api_key)
+    data = _post_or_run("/v1/recall", (RecallRequest, RecallQuery, RecallResponse), body, tenant, url, api_key)
     _emit(data, as_json, lambda d: d["context"] or "(nothing relevant remembered yet)")
 
 
@@ -269,10 +279,11 @@ def recall(message: str, limit: int, instance_id: str | None, session_id: str | 
 def search(query: str, limit: int, mode: str, tenant: str, url: str | None, api_key: str | None,
            as_json: bool) -> None:  # fmt: skip
     """Search memories."""
-    from continuum.schemas import SearchRequest
+    from continuum.core.operations import SearchQuery
+    from continuum.schemas import SearchRequest, SearchResponse
 
     body = {"query": query, "limit": limit, "mode": mode}
-    data = _post_or_run("/v1/search", SearchRequest, body, tenant, url, api_key)
+    data = _post_or_run("/v1/search", (SearchRequest, SearchQuery, SearchResponse), body, tenant, url, api_key)
     _emit(data, as_json, lambda d: "\n".join(
         f"{r['score']:.3f}  {r['id']}  {r['content'][:100]}" for r in d["results"]
     ) or "(no results)")  # fmt: skip
@@ -290,7 +301,7 @@ def stats(tenant: str, url: str | None, api_key: str | None, as_json: bool) -> N
     else:
 
         async def action(services: Any) -> Any:
-            return (await services.engine.stats(tenant)).model_dump()
+            return asdict(await services.engine.stats(tenant))
 
         data = _run(_with_services(_settings(), action))
     _emit(data, as_json, lambda d: "\n".join(f"{k:>16}: {v}" for k, v in d.items()))
@@ -333,11 +344,12 @@ def export_(tenant: str, output: str) -> None:
 def import_(source: str, tenant: str) -> None:
     """Import a JSONL export into a tenant (validated in full before writing)."""
     settings = _settings()
-    from continuum.core.portability import PAGE, Portability
+    from continuum.core.portability import PAGE
+    from continuum.export_format import parse_import
 
     with open(source, encoding="utf-8") as handle:
         lines = handle.readlines()
-    records = Portability.parse(lines)
+    records = parse_import(lines, tenant)
 
     async def action(services: Any) -> tuple[dict[str, int], dict[str, int]]:
         imported: dict[str, int] = {}

@@ -6,10 +6,10 @@ from continuum.clock import Clock
 from continuum.core.auth import KEYS_SCOPE, generate_api_key, hash_api_key
 from continuum.core.caching import ResultCache
 from continuum.core.engine import MemoryEngine
+from continuum.core.operations import ErasedTenant, NewKey
 from continuum.errors import NotFound
-from continuum.models import ApiKeyRecord
+from continuum.models import ApiKeyRecord, TenantRecord
 from continuum.ports import Storage
-from continuum.schemas import KeyCreated, Tenant, TenantErased, TenantList
 
 
 class AdminService:
@@ -19,7 +19,7 @@ class AdminService:
         self.engine = engine
         self.clock = clock
 
-    async def create_key(self, tenant_id: str, name: str | None = None) -> KeyCreated:
+    async def create_key(self, tenant_id: str, name: str | None = None) -> NewKey:
         now = self.clock.now()
         await self.storage.ensure_tenant(tenant_id, name, now)
         key = generate_api_key()
@@ -33,15 +33,12 @@ class AdminService:
             )
         )
         await self.cache.invalidate(KEYS_SCOPE)
-        return KeyCreated(api_key=key, tenant_id=tenant_id)
+        return NewKey(api_key=key, tenant_id=tenant_id)
 
-    async def list_tenants(self) -> TenantList:
-        records = await self.storage.list_tenants()
-        return TenantList(
-            tenants=[Tenant(tenant_id=r.tenant_id, name=r.name, created_at=r.created_at) for r in records]
-        )
+    async def list_tenants(self) -> list[TenantRecord]:
+        return await self.storage.list_tenants()
 
-    async def erase_tenant(self, tenant_id: str) -> TenantErased:
+    async def erase_tenant(self, tenant_id: str) -> ErasedTenant:
         known = {t.tenant_id for t in await self.storage.list_tenants()}
         counts = await self.storage.counts(tenant_id)
         if tenant_id not in known and not any(counts.__dict__.values()):
@@ -50,4 +47,4 @@ class AdminService:
         self.engine.forget_tenant(tenant_id)
         await self.cache.invalidate(tenant_id)
         await self.cache.invalidate(KEYS_SCOPE)
-        return TenantErased(tenant_id=tenant_id, erased=erased.__dict__)
+        return ErasedTenant(tenant_id=tenant_id, erased=erased.__dict__)

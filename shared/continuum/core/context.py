@@ -7,7 +7,7 @@ the message), then the concepts found and how they connect. Bounded in size.
 
 from __future__ import annotations
 
-from continuum.schemas import RecalledMemory, Relationship
+from continuum.core.operations import ConceptRelation, RecalledItem
 
 MAX_CONTEXT_CHARS = 6_000
 MAX_MEMORY_CHARS = 600
@@ -19,7 +19,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _memory_line(number: int, memory: RecalledMemory) -> str:
+def _memory_line(number: int, memory: RecalledItem) -> str:
     when = memory.created_at.strftime("%Y-%m-%d %H:%M UTC")
     where = f", session {memory.session_id}" if memory.session_id else ""
     via = f" (linked by: {', '.join(memory.concepts)})" if memory.concepts else ""
@@ -27,7 +27,7 @@ def _memory_line(number: int, memory: RecalledMemory) -> str:
 
 
 def build_context(
-    memories: list[RecalledMemory], concepts: list[str], relationships: list[Relationship]
+    memories: list[RecalledItem], concepts: list[str], relationships: list[ConceptRelation]
 ) -> str:
     if not memories and not concepts:
         return ""

@@ -1,55 +1,30 @@
 """Idempotency-Key for writes: a retried request returns the first result, stores nothing twice.
 
 The API layer (`continuum.api.idempotency`) claims `(tenant, key)` with a fingerprint of the
-request before running it, then records the response. The store behind this small port must
-be shared by every instance that serves the tenant: DynamoDB on Lambda
-(`continuum.aws.idempotency`), or any shared `Cache` (Redis, Upstash) through `CacheIdempotencyStore`.
+request before running it, then records the response. The store behind the `IdempotencyStore`
+port (`continuum.ports`) must be shared by every instance that serves the tenant: DynamoDB on
+Lambda (`continuum.aws.idempotency`), or any shared `Cache` (Redis, Upstash) through
+`CacheIdempotencyStore`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
-from typing import Literal, Protocol
 
-from continuum.ports import Cache
+from continuum.ports import (
+    Cache,
+    Claim,
+    IdempotencyStore,
+    IdempotencyUnavailable,
+    IdempotencyUnsupported,
+    StoredResponse,
+)
 
-ClaimState = Literal["new", "completed", "in_progress", "mismatch"]
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    status: int
-    body: bytes
-    content_type: str
-
-
-@dataclass(frozen=True)
-class Claim:
-    """`new`: the caller holds the key and must `complete` or `release` it.
-    `completed`: replay `response`. `in_progress`: another attempt is running.
-    `mismatch`: the key was used for a different request."""
-
-    state: ClaimState
-    response: StoredResponse | None = None
-
-
-class IdempotencyStore(Protocol):
-    name: str
-
-    async def claim(self, key: str, fingerprint: str, *, lock_seconds: int) -> Claim: ...
-    async def complete(self, key: str, fingerprint: str, response: StoredResponse, *, ttl: int) -> None: ...
-    async def release(self, key: str, fingerprint: str) -> None: ...
-
-
-class IdempotencyUnavailable(Exception):
-    """The store could not be reached; the write must not run unprotected."""
-
-
-class IdempotencyUnsupported(Exception):
-    """This deployment has no store shared by its instances: the key cannot be honoured."""
-
+__all__ = [
+    "CacheIdempotencyStore", "Claim", "IdempotencyStore", "IdempotencyUnavailable", "IdempotencyUnsupported",
+    "StoredResponse", "UnsupportedIdempotencyStore", "store_for",
+]  # fmt: skip
 
 class UnsupportedIdempotencyStore:
     """Refuses every key, loudly: silently ignoring one would make retries unsafe."""

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from typing import Any
 
 from continuum.clock import to_iso
 from continuum.core.engine import MemoryEngine
-from continuum.errors import InvalidInput
-from continuum.ids import is_valid_id
 from continuum.models import (
     EXPORT_KINDS,
     DecisionRecord,
@@ -27,86 +24,29 @@ from continuum.models import (
     MemoryRecord,
     MessageRecord,
 )
-from continuum.schemas import Identifier, Metadata, Text, Timestamp
 
 FORMAT = "continuum-export"
 VERSION = 1
 PAGE = 500
 
 
-class _Line(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass
+class ImportedMemory:
+    """A memory line of an export, in plaintext; import stores it as new."""
 
-
-class HeaderLine(_Line):
-    type: Literal["header"]
-    format: Literal["continuum-export"]
-    version: int
-    tenant_id: str
-    exported_at: str
-
-
-class MemoryLine(_Line):
-    type: Literal["memory"]
     id: str
-    content: Annotated[str, Field(min_length=1, max_length=100_000)]
-    role: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
-    instance_id: Identifier | None
-    session_id: Identifier | None
-    metadata: Metadata
-    created_at: Timestamp
-    updated_at: Timestamp
-    expires_at: Timestamp | None
+    content: str
+    role: str
+    instance_id: str | None
+    session_id: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
 
 
-class MessageLine(_Line):
-    type: Literal["message"]
-    id: Identifier
-    instance_id: Identifier | None
-    session_id: Identifier | None
-    user_message: Text
-    ai_response: Text
-    thinking: Text | None
-    metadata: Metadata
-    created_at: Timestamp
-
-
-class DecisionLine(_Line):
-    type: Literal["decision"]
-    id: Identifier
-    instance_id: Identifier | None
-    session_id: Identifier | None
-    message_id: Identifier | None
-    decision: Text
-    created_at: Timestamp
-
-
-class EntityLine(_Line):
-    type: Literal["entity"]
-    key: Annotated[str, Field(min_length=1, max_length=200)]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    entity_type: Annotated[str, Field(min_length=1, max_length=40)]
-    description: Text
-    mention_count: Annotated[int, Field(ge=1)]
-    created_at: Timestamp
-    last_seen_at: Timestamp
-
-
-class LinkLine(_Line):
-    type: Literal["link"]
-    source: Annotated[str, Field(min_length=1, max_length=200)]
-    target: Annotated[str, Field(min_length=1, max_length=200)]
-    strength: Annotated[float, Field(gt=0, le=1)]
-    occurrences: Annotated[int, Field(ge=1)]
-    created_at: Timestamp
-    updated_at: Timestamp
-
-
-AnyLine = Annotated[
-    HeaderLine | MemoryLine | MessageLine | DecisionLine | EntityLine | LinkLine,
-    Field(discriminator="type"),
-]
-_LINE = TypeAdapter(AnyLine)
+# Validated import lines (see continuum.export_format), content in plaintext.
+ImportRow = ImportedMemory | MessageRecord | DecisionRecord | EntityRecord | LinkRecord
 
 
 def _time(value: datetime | None) -> str | None:
@@ -179,74 +119,38 @@ class Portability:
                     break
                 after = page.next_after
 
-    @staticmethod
-    def parse(lines: Iterable[str], *, first_line: int = 1) -> list[Any]:
-        """Validate every line before anything is written; errors name the line."""
-        parsed: list[Any] = []
-        for number, raw in enumerate(lines, start=first_line):
-            text = raw.strip()
-            if not text:
-                continue
-            try:
-                record = _LINE.validate_json(text)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"][1:]) or "line"
-                raise InvalidInput(f"import line {number}: {where}: {first['msg']}") from None
-            if isinstance(record, HeaderLine):
-                if record.version > VERSION:
-                    raise InvalidInput(
-                        f"import line {number}: export version {record.version} is newer than this server"
-                    )
-                continue
-            if isinstance(record, MemoryLine) and not is_valid_id(record.id):
-                raise InvalidInput(f"import line {number}: id: not a CONTINUUM memory id")
-            parsed.append(record)
-        return parsed
-
-    async def import_records(self, tenant_id: str, records: list[Any]) -> tuple[Counter[str], Counter[str]]:
+    async def import_records(
+        self, tenant_id: str, records: Sequence[ImportRow]
+    ) -> tuple[Counter[str], Counter[str]]:
         """Write parsed records; existing identical ids are kept. Returns (imported, skipped)."""
         engine = self.engine
         now = engine.clock.now()
-        await engine._ensure_tenant(tenant_id, now)
+        await engine.ensure_tenant(tenant_id, now)
         imported: Counter[str] = Counter()
         skipped: Counter[str] = Counter()
         encrypt = self.cipher.encrypt
         buckets: dict[str, list[Any]] = {kind: [] for kind in EXPORT_KINDS}
         for record in records:
-            if isinstance(record, MemoryLine):
+            if isinstance(record, ImportedMemory):
                 memory = engine.new_memory(
                     tenant_id, record.content, role=record.role, instance_id=record.instance_id,
                     session_id=record.session_id, metadata=record.metadata, now=record.created_at,
                     expires_at=record.expires_at, memory_id=record.id, updated_at=record.updated_at,
                 )  # fmt: skip
                 buckets["memory"].append(memory)
-            elif isinstance(record, MessageLine):
-                buckets["message"].append(MessageRecord(
-                    id=record.id, tenant_id=tenant_id, instance_id=record.instance_id,
-                    session_id=record.session_id, user_message=encrypt(record.user_message),
+            elif isinstance(record, MessageRecord):
+                buckets["message"].append(replace(
+                    record, tenant_id=tenant_id, user_message=encrypt(record.user_message),
                     ai_response=encrypt(record.ai_response),
                     thinking=encrypt(record.thinking) if record.thinking is not None else None,
-                    metadata=record.metadata, created_at=record.created_at,
                 ))  # fmt: skip
-            elif isinstance(record, DecisionLine):
-                buckets["decision"].append(DecisionRecord(
-                    id=record.id, tenant_id=tenant_id, instance_id=record.instance_id,
-                    session_id=record.session_id, message_id=record.message_id,
-                    decision=encrypt(record.decision), created_at=record.created_at,
-                ))  # fmt: skip
-            elif isinstance(record, EntityLine):
-                buckets["entity"].append(EntityRecord(
-                    tenant_id=tenant_id, key=record.key, name=record.name, entity_type=record.entity_type,
-                    description=encrypt(record.description), mention_count=record.mention_count,
-                    created_at=record.created_at, last_seen_at=record.last_seen_at,
-                ))  # fmt: skip
-            elif isinstance(record, LinkLine):
-                a, b = sorted((record.source, record.target))
-                buckets["link"].append(LinkRecord(
-                    concept_a=a, concept_b=b, strength=record.strength, occurrences=record.occurrences,
-                    created_at=record.created_at, updated_at=record.updated_at,
-                ))  # fmt: skip
+            elif isinstance(record, DecisionRecord):
+                buckets["decision"].append(replace(record, tenant_id=tenant_id, decision=encrypt(record.decision)))
+            elif isinstance(record, EntityRecord):
+                buckets["entity"].append(replace(record, tenant_id=tenant_id, description=encrypt(record.description)))
+            elif isinstance(record, LinkRecord):
+                a, b = sorted((record.concept_a, record.concept_b))
+                buckets["link"].append(replace(record, concept_a=a, concept_b=b))
         for kind, rows in buckets.items():
             for start in range(0, len(rows), PAGE):
                 chunk = rows[start : start + PAGE]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,13 +28,3 @@ class RankingConfig:
     context_weight: float = 0.7
     time_boost: float = 0.2
     recency_weight: float = 0.02
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> RankingConfig:
-        return cls(
-            lexical=getattr(settings, "rank_lexical", True),
-            graph=getattr(settings, "rank_graph", True),
-            context=getattr(settings, "rank_context", True),
-            time=getattr(settings, "rank_time", True),
-            vector_scan_limit=getattr(settings, "vector_scan_limit", cls.vector_scan_limit),
-        )

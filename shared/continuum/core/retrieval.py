@@ -17,7 +17,7 @@
    that place something in time ("yesterday", "last week", "in 2019").
 7. A very small recency term breaks near-ties toward newer memories.
 
-Every part is switched by `RankingConfig` (from settings); the weights are few
+Every part is switched by `RankingConfig` (built from settings by the runtime); the weights are few
 and were chosen by leave-one-conversation-out checks, see docs/recall.md.
 """
 
@@ -32,9 +32,9 @@ from datetime import datetime
 
 from continuum.core.crypto import ContentCipher
 from continuum.core.extraction import concept_key, extract_concepts
+from continuum.core.plan import RetrievalPlan, plan_retrieval
 from continuum.core.ranking import (
     Scored,
-    asks_for_time,
     bm25,
     fuse,
     mentions_time,
@@ -55,20 +55,16 @@ POSTINGS_BUDGET = 5_000
 
 
 @dataclass
-class RetrievalOptions:
-    limit: int = 10
-    max_concepts: int = 10
-    use_graph: bool = True
-    use_recency: bool = True
-    use_lexical: bool = True
-    use_dense: bool = True
-
-
-@dataclass
 class Retrieval:
+    """The ranked memories, the concepts and links that took part, and what retrieval
+    already resolved: display names of every concept it names (matched, linked, reached)
+    and the plaintext of the returned memories (decrypted once, here)."""
+
     scored: list[Scored]
     concepts: list[EntityRecord] = field(default_factory=list)
     links: list[LinkRecord] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    contents: dict[str, str] = field(default_factory=dict)
 
 
 def _ngram_keys(text: str) -> list[str]:
@@ -78,6 +74,19 @@ def _ngram_keys(text: str) -> list[str]:
         for start in range(len(tokens) - size + 1):
             keys.append(" ".join(tokens[start : start + size]))
     return keys
+
+
+@dataclass
+class _Query:
+    """The query's weighted index terms and their statistics, with the concept graph
+    that added some of them: matched concepts, their links, and the reached concepts'
+    terms (term -> weight and the concept it comes from)."""
+
+    weights: dict[str, float]
+    stats: LexicalStats = field(default_factory=lambda: LexicalStats(0, 0, {}))
+    concepts: list[EntityRecord] = field(default_factory=list)
+    links: list[LinkRecord] = field(default_factory=list)
+    related: dict[str, tuple[float, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -191,81 +200,103 @@ class Retriever:
         for key, value in zip(keys, cosine_scores(query, [stored[k] for k in keys]), strict=True):
             pool.cosine[key] = value
 
+    def plan(self, text: str, *, limit: int, max_concepts: int = 10, mode: str = "hybrid") -> RetrievalPlan:
+        return plan_retrieval(
+            self.config, text, limit=limit, max_concepts=max_concepts, mode=mode,
+            has_embedder=self.embedder is not None,
+        )  # fmt: skip
+
+    async def _names(self, tenant_id: str, keys: set[str]) -> dict[str, str]:
+        found = await self.storage.find_entities(tenant_id, sorted(keys)) if keys else []
+        return {e.key: e.name for e in found}
+
     async def retrieve(
-        self,
-        tenant_id: str,
-        text: str,
-        filters: MemoryFilters,
-        options: RetrievalOptions,
-        now: datetime,
+        self, tenant_id: str, text: str, filters: MemoryFilters, plan: RetrievalPlan, now: datetime
     ) -> Retrieval:
-        config = self.config
-        use_lexical = config.lexical and options.use_lexical
-        use_dense = self.embedder is not None and options.use_dense
-        use_graph = config.graph and options.use_graph and use_lexical
-        if not use_lexical and not use_dense:
-            use_lexical = True  # something must rank: lexical is always available
-
-        vector_task = asyncio.ensure_future(self._query_vector(text)) if use_dense else None
+        vector_task = asyncio.ensure_future(self._query_vector(text)) if plan.dense else None
+        names_task: asyncio.Future[dict[str, str]] | None = None
         try:
-            weights: dict[str, float] = dict.fromkeys(self._index_terms(text), 1.0) if use_lexical else {}
-            concepts: list[EntityRecord] = []
-            links: list[LinkRecord] = []
-            related: dict[str, tuple[float, str]] = {}
-            stats = LexicalStats(0, 0, {})
-            if use_graph:  # two independent reads: concurrent where the adapter has a pool
-                stats, concepts = await asyncio.gather(
-                    self.storage.lexical_stats(tenant_id, list(weights)),
-                    self._match_concepts(tenant_id, text, options.max_concepts),
-                )
-                if concepts:
-                    links = await self._links(tenant_id, concepts, options.max_concepts, stats.doc_count)
-                if links:
-                    related = await self._graph_terms(tenant_id, concepts, links, options.max_concepts)
-                new_terms = [t for t in related if t not in weights]
-                for term, (weight, _) in related.items():
-                    if weight > weights.get(term, 0.0):
-                        weights[term] = weight
-                if new_terms:
-                    more = await self.storage.lexical_stats(tenant_id, new_terms)
-                    stats.document_frequency.update(more.document_frequency)
-            elif weights:
-                stats = await self.storage.lexical_stats(tenant_id, list(weights))
-
+            query = _Query(weights=dict.fromkeys(self._index_terms(text), 1.0) if plan.lexical else {})
+            if plan.graph:
+                await self._expand(tenant_id, text, plan, query)
+                # Names of the linked and reached concepts: read beside the rest of the ranking.
+                unnamed = {k for link in query.links for k in (link.concept_a, link.concept_b)}
+                unnamed.update(key for _, key in query.related.values())
+                unnamed -= {e.key for e in query.concepts}
+                if unnamed:
+                    names_task = asyncio.ensure_future(self._names(tenant_id, unnamed))
+                await self._add_related_terms(tenant_id, query)
+            elif query.weights:
+                query.stats = await self.storage.lexical_stats(tenant_id, list(query.weights))
             pool = _Pool()
-            present = [t for t in weights if stats.document_frequency.get(t)]
+            present = [t for t in query.weights if query.stats.document_frequency.get(t)]
             if present:
-                candidate_terms = self._candidate_terms(present, weights, stats.document_frequency, stats.doc_count)
+                df, doc_count = query.stats.document_frequency, query.stats.doc_count
+                candidate_terms = self._candidate_terms(present, query.weights, df, doc_count)
                 pool.add(
                     await self.storage.lexical_candidates(
-                        tenant_id, candidate_terms, filters,
-                        limit=max(config.candidates, options.limit * 5), now=now,
+                        tenant_id, candidate_terms, filters, limit=plan.lexical_candidates, now=now
                     )
                 )
+            query.weights = {t: query.weights[t] for t in present}
             query_vector = await vector_task if vector_task is not None else None
             vector_task = None
+            scored, contents = await self._rank(tenant_id, text, filters, plan, now, pool, query, query_vector)
+            names = {e.key: e.name for e in query.concepts}
+            if names_task is not None:
+                names.update(await names_task)
+                names_task = None
         finally:
-            if vector_task is not None:
-                vector_task.cancel()
-                with contextlib.suppress(BaseException):
-                    await vector_task
+            for task in (vector_task, names_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+        return Retrieval(scored=scored, concepts=query.concepts, links=query.links, names=names, contents=contents)
+
+    async def _expand(self, tenant_id: str, text: str, plan: RetrievalPlan, query: _Query) -> None:
+        """The query's concepts, their links, and the terms of the concepts they reach."""
+        # Two independent reads: concurrent where the adapter has a pool.
+        query.stats, query.concepts = await asyncio.gather(
+            self.storage.lexical_stats(tenant_id, list(query.weights)),
+            self._match_concepts(tenant_id, text, plan.max_concepts),
+        )
+        if query.concepts:
+            query.links = await self._links(tenant_id, query.concepts, plan.max_concepts, query.stats.doc_count)
+        if query.links:
+            query.related = await self._graph_terms(tenant_id, query.concepts, query.links, plan.max_concepts)
+
+    async def _add_related_terms(self, tenant_id: str, query: _Query) -> None:
+        weights = query.weights
+        new_terms = [t for t in query.related if t not in weights]
+        for term, (weight, _) in query.related.items():
+            if weight > weights.get(term, 0.0):
+                weights[term] = weight
+        if new_terms:
+            more = await self.storage.lexical_stats(tenant_id, new_terms)
+            query.stats.document_frequency.update(more.document_frequency)
+
+    async def _rank(
+        self, tenant_id: str, text: str, filters: MemoryFilters, plan: RetrievalPlan, now: datetime,
+        pool: _Pool, query: _Query, query_vector: bytes | None,
+    ) -> tuple[list[Scored], dict[str, str]]:  # fmt: skip
+        """The best candidates in order, and the plaintext of each (decrypted once)."""
+        config = self.config
         if query_vector is not None and self.embedder is not None:
             nearest = await self.storage.vector_candidates(
                 tenant_id, query_vector, filters, model=self.embedder.name,
-                limit=max(config.dense_candidates, options.limit * 3),
-                scan_limit=config.vector_scan_limit, now=now,
+                limit=plan.dense_candidates, scan_limit=config.vector_scan_limit, now=now,
             )  # fmt: skip
             for record, cosine in nearest:
                 pool.memories.setdefault(record.id, record)
                 pool.cosine[record.id] = cosine
             await self._cosines(tenant_id, query_vector, pool)
         if not pool.memories:
-            return Retrieval(scored=[], concepts=concepts, links=links)
+            return [], {}
 
-        weights = {t: weights[t] for t in present}
-        base, lexical = self._base_scores(pool, weights, stats)
-        if config.context and config.context_weight > 0:
-            anchors = sorted(base, key=lambda k: (-base[k], k))[: max(config.context_anchors, options.limit)]
+        base, lexical = self._base_scores(pool, query.weights, query.stats)
+        if plan.context:
+            anchors = sorted(base, key=lambda k: (-base[k], k))[: max(config.context_anchors, plan.limit)]
             near = await self.storage.neighbours_many(
                 tenant_id, [pool.memories[k] for k in anchors], filters, window=1, now=now
             )
@@ -278,31 +309,37 @@ class Retriever:
             if added:
                 if query_vector is not None:
                     await self._cosines(tenant_id, query_vector, pool)
-                base, lexical = self._base_scores(pool, weights, stats)
+                base, lexical = self._base_scores(pool, query.weights, query.stats)
         final = smooth(base, pool.neighbours, config.context_weight if config.context else 0.0)
 
-        temporal = config.time and config.time_boost > 0 and asks_for_time(text)
-        concept_terms = self._concept_terms(concepts, related)
+        contents: dict[str, str] = {}
+        concept_terms = self._concept_terms(query.concepts, query.related)
         # Time and recency move a score by at most a fifth: only the head can reach the top.
         head = sorted((k for k, v in final.items() if v > 0), key=lambda k: (-final[k], k))
         scored: list[Scored] = []
-        for key in head[: options.limit * 3 + 30]:
+        for key in head[: plan.limit * 3 + 30]:
             score = final[key]
             memory = pool.memories[key]
             item = Scored(memory=memory, score=score, lexical=lexical.get(key, 0.0))
             item.semantic = pool.cosine.get(key, 0.0)
             item.context = score - base.get(key, 0.0)
-            if temporal and mentions_time(self.cipher.decrypt(memory.content)):
-                item.temporal = config.time_boost
-                item.score += config.time_boost * score
-            if config.recency and options.use_recency:
+            if plan.temporal:
+                contents[key] = self.cipher.decrypt(memory.content)
+                if mentions_time(contents[key]):
+                    item.temporal = config.time_boost
+                    item.score += config.time_boost * score
+            if plan.recency:
                 item.recency = recency_score(memory.created_at, now)
                 item.score += config.recency_weight * item.recency
             if concept_terms:
                 term_set = set(memory.terms)
                 item.concepts = list(dict.fromkeys(n for t, n in concept_terms if t in term_set))[:5]
             scored.append(item)
-        return Retrieval(scored=top(scored, options.limit), concepts=concepts, links=links)
+        best = top(scored, plan.limit)
+        for item in best:
+            if item.memory.id not in contents:
+                contents[item.memory.id] = self.cipher.decrypt(item.memory.content)
+        return best, {item.memory.id: contents[item.memory.id] for item in best}
 
     def _base_scores(
         self, pool: _Pool, weights: dict[str, float], stats: LexicalStats

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from continuum.runtime.profiles import IdempotencyPolicy, RuntimeProfile
-from continuum.runtime.services import Services, build_services
+from continuum.runtime.services import build_services
+from continuum.services import Services
 
 if TYPE_CHECKING:
     from continuum.clock import Clock
@@ -69,6 +70,10 @@ class Assembly:
                 bindings={"ai": b.ai} if b.ai is not None else None,
             )  # fmt: skip
         return self._services
+
+    @property
+    def close_on_shutdown(self) -> bool:
+        return self.profile.lifecycle.close_on_shutdown
 
     async def ready(self) -> Services:
         """The services, connected and migrated when the profile migrates at start."""

@@ -1,10 +1,7 @@
-"""The services every runtime serves with, assembled from settings and a profile."""
+"""Building the services every runtime serves with (`continuum.services.Services`) from settings and a profile."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from continuum.cache.memory import InProcessCache
@@ -17,43 +14,13 @@ from continuum.core.ratelimit import RateLimiter
 from continuum.ports import Cache, Metrics, NullMetrics, Storage
 from continuum.runtime.adapters import build_cipher, build_shared_cache, build_storage, ranking_config
 from continuum.runtime.profiles import CLI, RuntimeProfile
+from continuum.services import Services
 from continuum.settings import Settings
 
 if TYPE_CHECKING:
     from continuum.core.crypto import ContentCipher
-    from continuum.core.portability import Portability
 
 RATE_FALLBACK_ENTRIES = 50_000
-
-
-@dataclass
-class Services:
-    settings: Settings
-    storage: Storage
-    cache: ResultCache
-    engine: MemoryEngine
-    admin: AdminService
-    auth: Authenticator
-    metrics: Metrics
-    clock: Clock
-    rate_limiter: RateLimiter
-    started: float = field(default_factory=time.monotonic)
-
-    @cached_property
-    def portability(self) -> Portability:
-        # Built on first use: only export/import need it, and its record validators cost
-        # ~30 ms at import, which every serverless cold start would otherwise pay.
-        from continuum.core.portability import Portability
-
-        return Portability(self.engine)
-
-    async def close(self) -> None:
-        if self.engine.indexer is not None:
-            await self.engine.indexer.close()
-        await self.storage.close()
-        for layer in (self.cache.local, self.cache.shared):
-            if layer is not None:
-                await layer.close()
 
 
 def build_engine(
@@ -75,7 +42,7 @@ def build_engine(
     embedder = build_embedder(settings, **(bindings or {}))
     indexer = None
     if embedder is not None:
-        from continuum.embeddings.indexer import EmbeddingIndexer
+        from continuum.core.indexer import EmbeddingIndexer
 
         mode = settings.embeddings.write
         background = single_process if mode == "auto" else mode == "background"

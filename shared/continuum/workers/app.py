@@ -15,7 +15,7 @@ from continuum.api.envelope import ErrorApp
 from continuum.api.manifest import ROUTERS
 from continuum.runtime.assembly import RuntimeBindings, assemble
 from continuum.runtime.profiles import WORKER
-from continuum.runtime.services import Services
+from continuum.services import Services
 from continuum.settings import SettingsError
 from continuum.workers.env import binding, settings_from_env
 

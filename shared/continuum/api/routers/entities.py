@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Path, Query
 
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.mapping import respond
 from continuum.api.routes import RouteTable
 from continuum.schemas import EntityDetail, EntityList, Stats
 
@@ -20,7 +21,8 @@ async def list_entities(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> EntityList:
     """Concepts, most mentioned first; `entity_type` is name, quoted or technical."""
-    return await services.engine.list_entities(principal.tenant_id, entity_type=entity_type, limit=limit, offset=offset)
+    page = await services.engine.list_entities(principal.tenant_id, entity_type=entity_type, limit=limit, offset=offset)
+    return respond(EntityList, page)
 
 
 @router.get("/v1/entities/{name}", response_model=EntityDetail)
@@ -28,9 +30,9 @@ async def get_entity(
     name: Annotated[str, Path(min_length=1, max_length=200)], principal: PrincipalDep, services: ServicesDep
 ) -> EntityDetail:
     """One concept (case-insensitive name) with its strongest attention links."""
-    return await services.engine.get_entity(principal.tenant_id, name)
+    return respond(EntityDetail, await services.engine.get_entity(principal.tenant_id, name))
 
 
 @router.get("/v1/stats", response_model=Stats)
 async def stats(principal: PrincipalDep, services: ServicesDep) -> Stats:
-    return await services.engine.stats(principal.tenant_id)
+    return respond(Stats, await services.engine.stats(principal.tenant_id))

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Query, Response
 
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.mapping import memory_filters, memory_patch, new_memory, respond
 from continuum.api.routes import RouteTable
 from continuum.schemas import (
     Identifier,
@@ -27,7 +28,7 @@ async def create_memory(
     body: MemoryCreate, principal: PrincipalDep, services: ServicesDep, response: Response
 ) -> MemoryStored:
     """Store one memory; the same content again in the same scope answers "duplicate" (200)."""
-    stored = await services.engine.store_memory(principal.tenant_id, body)
+    stored = respond(MemoryStored, await services.engine.store_memory(principal.tenant_id, new_memory(body)))
     if stored.status == "duplicate":
         response.status_code = 200
     return stored
@@ -38,7 +39,8 @@ async def create_memories(
     body: MemoryBatchRequest, principal: PrincipalDep, services: ServicesDep
 ) -> MemoryBatchResponse:
     """Store up to 1000 memories in one atomic write; results are in input order."""
-    return await services.engine.store_batch(principal.tenant_id, body)
+    stored = await services.engine.store_batch(principal.tenant_id, [new_memory(m) for m in body.memories])
+    return respond(MemoryBatchResponse, stored)
 
 
 @router.get("/v1/memories", response_model=MemoryList)
@@ -55,18 +57,20 @@ async def list_memories(
 ) -> MemoryList:
     """Newest first; pass `next_cursor` back as `cursor` for the next page."""
     filters = SearchFilters(instance_id=instance_id, session_id=session_id, role=role, since=since, until=until)
-    return await services.engine.list_memories(principal.tenant_id, filters, cursor=cursor, limit=limit)
+    page = await services.engine.list_memories(principal.tenant_id, memory_filters(filters), cursor=cursor, limit=limit)
+    return respond(MemoryList, page)
 
 
 @router.get("/v1/memories/{memory_id}", response_model=Memory)
 async def get_memory(memory_id: str, principal: PrincipalDep, services: ServicesDep) -> Memory:
-    return await services.engine.get_memory(principal.tenant_id, memory_id)
+    return respond(Memory, await services.engine.get_memory(principal.tenant_id, memory_id))
 
 
 @router.patch("/v1/memories/{memory_id}", response_model=Memory)
 async def update_memory(memory_id: str, body: MemoryUpdate, principal: PrincipalDep, services: ServicesDep) -> Memory:
     """Change content, role, metadata (replaced whole) or expiry (null clears it)."""
-    return await services.engine.update_memory(principal.tenant_id, memory_id, body)
+    updated = await services.engine.update_memory(principal.tenant_id, memory_id, memory_patch(body))
+    return respond(Memory, updated)
 
 
 @router.delete("/v1/memories/{memory_id}", status_code=204)

@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 from continuum.api.deps import PrincipalDep, ServicesDep
 from continuum.api.routes import RouteTable
 from continuum.errors import InvalidInput
+from continuum.export_format import parse_import
 from continuum.schemas import ImportResult
 
 router = RouteTable(tags=["export"])
@@ -42,6 +43,6 @@ async def import_(request: Request, principal: PrincipalDep, services: ServicesD
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("body: import must be UTF-8 JSON Lines") from None
-    records = services.portability.parse(text.splitlines())
+    records = parse_import(text.splitlines(), principal.tenant_id)
     imported, skipped = await services.portability.import_records(principal.tenant_id, records)
     return ImportResult(tenant_id=principal.tenant_id, imported=dict(imported), skipped=dict(skipped))

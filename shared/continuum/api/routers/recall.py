@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.mapping import recall_query, respond
 from continuum.api.routes import RouteTable
 from continuum.schemas import RecallRequest, RecallResponse
 
@@ -13,7 +14,7 @@ log = logging.getLogger("continuum.recall")
 @router.post("/v1/recall", response_model=RecallResponse)
 async def recall(body: RecallRequest, principal: PrincipalDep, services: ServicesDep) -> RecallResponse:
     """Ranked memories and a context block for the agent's next answer."""
-    result = await services.engine.recall(principal.tenant_id, body)
+    result = await services.engine.recall(principal.tenant_id, recall_query(body))
     log.info(
         "recall",
         extra={
@@ -23,4 +24,4 @@ async def recall(body: RecallRequest, principal: PrincipalDep, services: Service
             "memories_returned": len(result.memories),
         },
     )
-    return result
+    return respond(RecallResponse, result)

@@ -1,0 +1,149 @@
+"""The engine's writes: learn a turn, store, update and delete memories.
+
+Every write ends with the same step (`_after_write`): the tenant's cached results are
+invalidated, newly stored content goes to the embedding indexer, and the metrics count it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from continuum.clock import Clock
+from continuum.core.caching import ResultCache
+from continuum.core.operations import (
+    LearnInput,
+    LearnResult,
+    MemoryPatch,
+    MemoryView,
+    NewMemory,
+    StoredBatch,
+    StoredMemory,
+)
+from continuum.core.records import Records
+from continuum.errors import InvalidInput, NotFound
+from continuum.models import InsertResult, MemoryChanges, MemoryRecord
+from continuum.ports import Metrics, Storage
+
+if TYPE_CHECKING:
+    from continuum.core.indexer import EmbeddingIndexer
+
+
+def _check_expiry(expires_at: datetime | None, now: datetime, field: str) -> None:
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput(f"{field}: must be in the future")
+
+
+class Writes:
+    def __init__(
+        self, storage: Storage, cache: ResultCache, records: Records, *, clock: Clock, metrics: Metrics,
+        indexer: EmbeddingIndexer | None,
+    ) -> None:  # fmt: skip
+        self.storage = storage
+        self.cache = cache
+        self.records = records
+        self.clock = clock
+        self.metrics = metrics
+        self.indexer = indexer  # embeds stored memories (continuum.core.indexer), or None
+        self._known_tenants: set[str] = set()
+
+    async def ensure_tenant(self, tenant_id: str, now: datetime) -> None:
+        if tenant_id not in self._known_tenants:
+            await self.storage.ensure_tenant(tenant_id, None, now)
+            self._known_tenants.add(tenant_id)
+
+    def forget_tenant(self, tenant_id: str) -> None:
+        self._known_tenants.discard(tenant_id)
+
+    async def _after_write(
+        self,
+        tenant_id: str,
+        written: Sequence[MemoryRecord] = (),
+        results: Sequence[InsertResult] | None = None,
+        *,
+        concepts: int | None = None,
+    ) -> None:
+        """Invalidate, hand new content to the indexer, count. `results` (when the write
+        could find duplicates) says which of `written` were stored; only those count."""
+        await self.cache.invalidate(tenant_id)
+        if results is not None:
+            stored = {r.id for r in results if r.status == "stored"}
+            written = [r for r in written if r.id in stored]
+        if self.indexer is not None and written:
+            await self.indexer.submit(tenant_id, written)
+        if results is not None:
+            self.metrics.memories_stored(sum(1 for r in results if r.status == "stored"))
+        if concepts is not None:
+            self.metrics.concepts_extracted(concepts)
+
+    async def learn(self, tenant_id: str, request: LearnInput) -> LearnResult:
+        now = self.clock.now()
+        await self.ensure_tenant(tenant_id, now)
+        write = self.records.learn_write(tenant_id, request, now)
+        outcome = await self.storage.learn(tenant_id, write)
+        await self._after_write(tenant_id, write.memories, outcome.results, concepts=len(write.concepts))
+        return LearnResult(
+            concepts_extracted=len(write.concepts),
+            decisions_detected=len(write.decisions),
+            links_created=outcome.links_created,
+            memory_ids=[r.id for r in outcome.results],
+            tenant_id=tenant_id,
+        )
+
+    async def store_memory(self, tenant_id: str, memory: NewMemory) -> StoredMemory:
+        result = await self.store_batch(tenant_id, [memory], field="")
+        item = result.results[0]
+        return StoredMemory(id=item.id, status=item.status, tenant_id=tenant_id)
+
+    async def store_batch(
+        self, tenant_id: str, memories: Sequence[NewMemory], *, field: str = "memories"
+    ) -> StoredBatch:
+        now = self.clock.now()
+        for index, item in enumerate(memories):
+            where = f"{field}[{index}].expires_at" if field else "expires_at"
+            _check_expiry(item.expires_at, now, where)
+        await self.ensure_tenant(tenant_id, now)
+        records = [
+            self.records.new_memory(
+                tenant_id,
+                item.content,
+                role=item.role,
+                instance_id=item.instance_id,
+                session_id=item.session_id,
+                metadata=item.metadata,
+                now=now,
+                expires_at=item.expires_at,
+            )
+            for item in memories
+        ]
+        results = await self.storage.insert_memories(tenant_id, records, now)
+        await self._after_write(tenant_id, records, results)
+        return StoredBatch(results=[InsertResult(id=r.id, status=r.status) for r in results], tenant_id=tenant_id)
+
+    async def update_memory(self, tenant_id: str, memory_id: str, patch: MemoryPatch) -> MemoryView:
+        now = self.clock.now()
+        provided = patch.provided
+        if "expires_at" in provided:
+            _check_expiry(patch.expires_at, now, "expires_at")
+        for name in ("content", "role", "metadata"):
+            if name in provided and getattr(patch, name) is None:
+                raise InvalidInput(f"{name}: must not be null")
+        changes = MemoryChanges(
+            role=patch.role,
+            metadata=patch.metadata,
+            expires_at=patch.expires_at,
+            clear_expiry="expires_at" in provided and patch.expires_at is None,
+        )
+        if patch.content is not None:
+            changes.content, changes.content_hash, changes.search_terms = self.records.index_fields(patch.content)
+        record = await self.storage.update_memory(tenant_id, memory_id, changes, now)
+        if record is None:
+            raise NotFound(f"memory {memory_id} not found")
+        await self._after_write(tenant_id, [record] if patch.content is not None else [])
+        return self.records.memory_view(record)
+
+    async def delete_memory(self, tenant_id: str, memory_id: str) -> None:
+        if not await self.storage.delete_memory(tenant_id, memory_id):
+            raise NotFound(f"memory {memory_id} not found")
+        await self._after_write(tenant_id)
