@@ -47,3 +47,24 @@ def test_a_core_module_importing_an_adapter_is_caught(tmp_path, monkeypatch) -> 
     monkeypatch.setattr(layers, "PACKAGE", package)
     assert any("continuum.core.leaky" in v and "continuum.storage.sqlite" in v for v in layers.violations())
     assert layers.cycles() == []  # the core's import is inside a function: no import-time circle
+
+
+# Unit tests that cover the package as a whole rather than one module.
+WHOLE_PACKAGE_TESTS = {"test_layers"}
+
+
+def test_unit_test_files_are_named_after_the_modules_they_cover() -> None:
+    """A reader finds a module's unit tests by its name: tests/unit/test_<module>.py, where
+    <module> is the module's (or package's) name, or its path joined by '_' when the name
+    alone is ambiguous (test_runtime_profiles.py for runtime/profiles.py)."""
+    names: set[str] = set()
+    for module in layers.modules():
+        parts = module.split(".")[1:]
+        for start in range(len(parts)):
+            names.add("_".join(parts[start:]))
+    unit = layers.REPO / "tests" / "unit"
+    strays = [
+        path.name for path in sorted(unit.glob("test_*.py"))
+        if path.stem.removeprefix("test_") not in names and path.stem not in WHOLE_PACKAGE_TESTS
+    ]  # fmt: skip
+    assert strays == [], f"unit test files named after no module: {strays}"
