@@ -7,7 +7,8 @@ as compiled bytecode only (`module.pyc` beside where `module.py` was), which is 
 than source plus `__pycache__`; the core (`continuum`) keeps its sources beside its
 bytecode for readable tracebacks. Removed: what no handler imports (pydantic.v1, which
 FastAPI only probes for; Powertools' event handler and unused utilities; the local server's
-uvicorn, click and prometheus_client, which the base install brings), type stubs, scripts,
+uvicorn, click and prometheus_client, which the base install brings; the core's modules that
+only the Worker, the CLI or the local server run), type stubs, scripts,
 and dist-info files except METADATA and entry points (read by importlib.metadata).
 """
 
@@ -22,9 +23,15 @@ from pathlib import Path
 KEEP_SOURCES = ("continuum",)
 # The local server's and command line's packages (in the base install) no handler imports.
 SERVER_ONLY = ("uvicorn", "click", "h11", "prometheus_client")
+# Parts of the core that only other runtimes run: the Worker, D1 (a Worker binding), the
+# command line and the local server's entry.
+OTHER_RUNTIMES = (
+    "continuum/workers", "continuum/storage/d1", "continuum/cli", "continuum/server.py", "continuum/doctor.py",
+)
 REMOVE = (
     "bin",
     *SERVER_ONLY,
+    *OTHER_RUNTIMES,
     "pydantic/v1",
     "aws_lambda_powertools/event_handler",
     *(f"aws_lambda_powertools/utilities/{name}" for name in (
@@ -37,7 +44,11 @@ KEEP_DIST_INFO = ("METADATA", "entry_points.txt")
 
 def slim(root: Path) -> None:
     for relative in REMOVE:
-        shutil.rmtree(root / relative, ignore_errors=True)
+        target = root / relative
+        if target.is_file():
+            target.unlink()
+        else:
+            shutil.rmtree(target, ignore_errors=True)
     for name in SERVER_ONLY:
         for info in root.glob(f"{name}-*.dist-info"):
             shutil.rmtree(info)

@@ -52,4 +52,4 @@ def test_dry_run_packages_the_worker_within_the_size_limit(tmp_path):
     assert (outdir / "python_modules" / "continuum" / "workers" / "app.py").is_file()
     assert list((outdir / "python_modules" / "pydantic_core").glob("*wasm32-emscripten.so"))
     assert not (outdir / "python_modules" / "uvicorn").exists()
-    assert (PYTHON_MODULES / "continuum" / "storage" / "d1.py").is_file()
+    assert (PYTHON_MODULES / "continuum" / "storage" / "d1" / "store.py").is_file()

@@ -32,6 +32,9 @@ class ContinuumPackage {
     const root = this.serverless.serviceDir;
     const wheels = path.join(root, '.serverless', 'wheels');
     fs.rmSync(wheels, { recursive: true, force: true });
+    // setuptools builds in build/ and keeps what it copied there before: modules since moved or
+    // deleted would ride along into the wheel. build/ is only this build's scratch space.
+    fs.rmSync(path.join(root, 'build'), { recursive: true, force: true });
     this.run(['-m', 'pip', 'wheel', '--quiet', '--no-deps', '--wheel-dir', wheels, '.']);
     const wheel = fs.readdirSync(wheels).find((name) => name.endsWith('.whl'));
     if (!wheel) throw new Error('continuum-package: building the core wheel produced nothing');

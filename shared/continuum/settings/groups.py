@@ -1,50 +1,63 @@
 """Settings grouped by concern: each adapter or core service receives only its own group.
 
 `Settings` (fields.py) keeps one flat field per environment variable, which is what the
-loaders and `with_overrides` work on; these frozen groups are views of it, built on access.
+loaders and `with_overrides` work on; these immutable groups are views of it, built on
+access. They are NamedTuples, not dataclasses: a dataclass costs several times more to
+define, and every Lambda cold start defines all of them. A group's repr masks its secrets.
 Groups for later features (webhooks, federation, billing, analytics) are accepted and
 validated now so that deployments can set them ahead of the features.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class DatabaseSettings:
+def _masked_repr(group: Any) -> str:
+    hidden = set(getattr(group, "secret_fields", ()))
+    shown = ", ".join(
+        f"{name}={'***' if name in hidden and value else repr(value)}" for name, value in zip(group._fields, group, strict=True)
+    )
+    return f"{type(group).__name__}({shown})"
+
+
+class DatabaseSettings(NamedTuple):
     backend: str  # sqlite | postgres | d1 (auto resolved)
     db_path: str
 
 
-@dataclass(frozen=True)
-class PostgresSettings:
-    url: str | None = field(repr=False)
+class PostgresSettings(NamedTuple):
+    url: str | None
     pool_size: int
     max_overflow: int
 
+    secret_fields = ('url',)
+    __repr__ = _masked_repr
 
-@dataclass(frozen=True)
-class CacheSettings:
+
+class CacheSettings(NamedTuple):
     enabled: bool
     ttl: int
     prefix: str
     backend: str | None  # redis | upstash | None (no shared cache)
-    redis_url: str | None = field(repr=False)
+    redis_url: str | None
     upstash_url: str | None
-    upstash_token: str | None = field(repr=False)
+    upstash_token: str | None
+
+    secret_fields = ('redis_url', 'upstash_token')
+    __repr__ = _masked_repr
 
 
-@dataclass(frozen=True)
-class AuthSettings:
+class AuthSettings(NamedTuple):
     require_api_key: bool
-    api_key: str | None = field(repr=False)
-    jwt_secret: str | None = field(repr=False)
+    api_key: str | None
+    jwt_secret: str | None
+
+    secret_fields = ('api_key', 'jwt_secret')
+    __repr__ = _masked_repr
 
 
-@dataclass(frozen=True)
-class HttpSettings:
+class HttpSettings(NamedTuple):
     port: int
     cors_origins: tuple[str, ...]
     max_body_bytes: int
@@ -52,23 +65,26 @@ class HttpSettings:
     idempotency_ttl: int
 
 
-@dataclass(frozen=True)
-class EncryptionSettings:
-    key: str | None = field(repr=False)
+class EncryptionSettings(NamedTuple):
+    key: str | None
+
+    secret_fields = ('key',)
+    __repr__ = _masked_repr
 
 
-@dataclass(frozen=True)
-class EmbeddingSettings:
+class EmbeddingSettings(NamedTuple):
     enabled: bool
     provider: str
     model: str | None
     url: str | None
-    api_key: str | None = field(repr=False)
+    api_key: str | None
     write: str  # auto | background | inline
 
+    secret_fields = ('api_key',)
+    __repr__ = _masked_repr
 
-@dataclass(frozen=True)
-class RankingSettings:
+
+class RankingSettings(NamedTuple):
     lexical: bool
     graph: bool
     context: bool
@@ -76,33 +92,36 @@ class RankingSettings:
     vector_scan_limit: int
 
 
-@dataclass(frozen=True)
-class ObservabilitySettings:
+class ObservabilitySettings(NamedTuple):
     env: str
     log_level: str
-    sentry_dsn: str | None = field(repr=False)
+    sentry_dsn: str | None
     sentry_traces_sample_rate: float
     tracing: bool
 
+    secret_fields = ('sentry_dsn',)
+    __repr__ = _masked_repr
 
-@dataclass(frozen=True)
-class LambdaSettings:
+
+class LambdaSettings(NamedTuple):
     secrets_source: str
     secrets_path: str | None
     secrets_max_age: int
     idempotency_table: str | None
 
 
-@dataclass(frozen=True)
-class IntegrationSettings:
+class IntegrationSettings(NamedTuple):
     """Reserved for the integrations still to come; accepted and validated today."""
 
     enable_webhooks: bool
     enable_federation: bool
-    stripe_secret_key: str | None = field(repr=False)
-    stripe_webhook_secret: str | None = field(repr=False)
-    posthog_api_key: str | None = field(repr=False)
+    stripe_secret_key: str | None
+    stripe_webhook_secret: str | None
+    posthog_api_key: str | None
     posthog_host: str | None
+
+    secret_fields = ('stripe_secret_key', 'stripe_webhook_secret', 'posthog_api_key')
+    __repr__ = _masked_repr
 
 
 class GroupsMixin:
