@@ -12,6 +12,7 @@ from continuum.core.operations import LearnInput, NewMemory, RecallQuery, Search
 from continuum.core.retrieval import RankingConfig
 from continuum.models import MemoryFilters
 from continuum.runtime import build_services
+from continuum.runtime.adapters import ranking_config
 from continuum.settings import load_settings
 from continuum.storage.sqlite import SqliteStorage
 from tests.support.counting_storage import CountingStorage
@@ -69,7 +70,7 @@ def test_defaults_are_the_best_general_recall():
         0.05, 0.5, 0.7, 0.2, 0.02,
     )
     defaults = load_settings({}, read_files=False).ranking
-    assert RankingConfig(**dataclasses.asdict(defaults)) == RankingConfig()
+    assert ranking_config(defaults) == RankingConfig()
 
 
 async def test_context_finds_the_answer_next_to_the_question(engine):

@@ -15,9 +15,8 @@ from typing import Any, NamedTuple
 
 def _masked_repr(group: Any) -> str:
     hidden = set(getattr(group, "secret_fields", ()))
-    shown = ", ".join(
-        f"{name}={'***' if name in hidden and value else repr(value)}" for name, value in zip(group._fields, group, strict=True)
-    )
+    pairs = zip(group._fields, group, strict=True)
+    shown = ", ".join(f"{name}={'***' if name in hidden and value else repr(value)}" for name, value in pairs)
     return f"{type(group).__name__}({shown})"
 
 
