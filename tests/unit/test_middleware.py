@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from continuum.api.errors import install_error_handlers
 from continuum.api.middleware import RequestMiddleware
+from continuum.observability.logging import JsonFormatter
 
 
 class RecordingMetrics:
@@ -80,3 +88,78 @@ async def test_a_body_within_the_limit_reaches_the_app() -> None:
     assert sent[0]["status"] == 200
     assert sent[1]["body"] == b"xxxxxyyyyy"
     assert metrics.requests == [("POST", "unmatched", 200)]
+
+
+# ---- an unhandled error: a 500 that can be traced ----------------------------------------
+
+
+class CapturedLogs(logging.Handler):
+    """Formats each record as it is emitted (the request's context is set only then)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter())
+        self.entries: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.entries.append(json.loads(self.format(record)))
+
+
+def failing_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("the storage said no")
+
+    install_error_handlers(app)
+    app.add_middleware(RequestMiddleware, max_body_bytes=1024)
+    return app
+
+
+@pytest.fixture
+def api_logs() -> Iterator[CapturedLogs]:
+    handler = CapturedLogs()
+    logger = logging.getLogger("continuum.api")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+async def test_an_unhandled_error_is_a_500_carrying_its_request_id(api_logs: CapturedLogs) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": "/boom", "raw_path": b"/boom", "query_string": b"", "root_path": "",
+        "headers": [(b"x-request-id", b"trace-me-42")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }  # fmt: skip
+    # The app answers and returns normally: the server keeps the connection alive.
+    await failing_app()(scope, receive, send)
+    assert sent[0]["status"] == 500
+    assert header(sent[0], b"x-request-id") == b"trace-me-42"
+    assert json.loads(sent[1]["body"])["error"]["code"] == "internal_error"
+    logged = [e for e in api_logs.entries if e["message"] == "unhandled error"]
+    assert len(logged) == 1
+    assert logged[0]["request_id"] == "trace-me-42"
+    assert "RuntimeError: the storage said no" in logged[0]["exception"]
+    assert 'raise RuntimeError("the storage said no")' in logged[0]["exception"]
+
+
+async def test_a_500_without_an_incoming_id_gets_a_fresh_one_that_the_log_names(api_logs: CapturedLogs) -> None:
+    transport = httpx.ASGITransport(app=failing_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        response = await client.get("/boom")
+    assert response.status_code == 500
+    request_id = response.headers.get("x-request-id")
+    assert request_id and len(request_id) == 32
+    assert "X-Request-ID" in response.json()["error"]["message"]
+    assert [e["request_id"] for e in api_logs.entries if e["message"] == "unhandled error"] == [request_id]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+INTERNAL_ERROR = "internal error; the request id in X-Request-ID identifies it"
+
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from continuum.api.envelope import error_body
+from continuum.api.envelope import INTERNAL_ERROR, error_body
 from continuum.errors import ContinuumError
 
 log = logging.getLogger("continuum.api")
@@ -76,9 +76,12 @@ def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     return response
 
 
-def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
-    return error_response(500, "internal_error", "internal error; the request id in X-Request-ID identifies it")
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Only what escapes api/middleware.py's RequestMiddleware (which answers and logs
+    the route's unhandled errors itself) reaches here; `exc_info=exc` because this
+    handler runs outside the `except` block that caught it."""
+    log.error("unhandled error", exc_info=exc, extra={"method": request.method, "path": request.url.path})
+    return error_response(500, "internal_error", INTERNAL_ERROR)
 
 
 def install_error_handlers(app: FastAPI) -> None:

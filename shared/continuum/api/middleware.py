@@ -1,7 +1,11 @@
-"""One ASGI middleware: request id, body-size limit, timing, metrics and the access log.
+"""One ASGI middleware: request id, body-size limit, timing, metrics, the access log and
+the last resort for unhandled errors.
 
 Pure ASGI (not BaseHTTPMiddleware) so that it adds no task hop per request and can
-cut a body off mid-stream when it exceeds the limit.
+cut a body off mid-stream when it exceeds the limit. An exception no handler took is
+answered here, inside the request's context: the 500 carries its X-Request-ID, the log
+line names the request and holds the traceback, and nothing is re-raised, so the
+server keeps the connection alive.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ import time
 import uuid
 from typing import Any
 
-from continuum.api.envelope import error_body
+from continuum.api.envelope import INTERNAL_ERROR, error_body, error_headers, error_json
 from continuum.observability.logging import request_id_var, tenant_id_var
 from continuum.ports import Metrics
 
 log = logging.getLogger("continuum.access")
+errors_log = logging.getLogger("continuum.api")
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -83,6 +88,14 @@ class RequestMiddleware:
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ]})  # fmt: skip
+            await send({"type": "http.response.body", "body": body})
+        except Exception as exc:
+            errors_log.error("unhandled error", exc_info=exc, extra={"method": scope["method"], "path": scope["path"]})
+            if response_started:
+                raise  # too late for a 500: the server drops the connection
+            status = 500
+            body = error_json("internal_error", INTERNAL_ERROR)
+            await send_wrapper({"type": "http.response.start", "status": 500, "headers": error_headers(body)})
             await send({"type": "http.response.body", "body": body})
         finally:
             elapsed = time.perf_counter() - started
