@@ -163,3 +163,47 @@ async def test_a_500_without_an_incoming_id_gets_a_fresh_one_that_the_log_names(
     assert request_id and len(request_id) == 32
     assert "X-Request-ID" in response.json()["error"]["message"]
     assert [e["request_id"] for e in api_logs.entries if e["message"] == "unhandled error"] == [request_id]
+
+
+# ---- NUL in the URL ---------------------------------------------------------------------
+
+
+async def call_get(app: Any, path: str, query: bytes = b"") -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app({"type": "http", "method": "GET", "path": path, "query_string": query, "headers": []}, receive, send)
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "field"),
+    [
+        ("/v1/entities/a\x00b", b"", "path"),
+        ("/v1/memories/01M8\x00", b"", "path"),
+        ("/v1/entities", b"entity_type=%00", "query.entity_type"),
+        ("/v1/entities", b"limit=5&entity_type=a%00b", "query.entity_type"),
+        ("/v1/memories", b"cursor=x\x00", "query.cursor"),
+        ("/v1/memories", b"%00=1", "query"),
+    ],
+)
+async def test_a_nul_anywhere_in_the_url_is_a_422_naming_where(path: str, query: bytes, field: str) -> None:
+    metrics = RecordingMetrics()
+    sent = await call_get(RequestMiddleware(echo_app, max_body_bytes=10, metrics=metrics), path, query)
+    assert sent[0]["status"] == 422
+    assert header(sent[0], b"x-request-id") is not None
+    error = json.loads(sent[1]["body"])["error"]
+    assert error["code"] == "invalid_input"
+    assert error["message"] == f"{field}: must not contain NUL characters"
+    assert error["details"] == [{"field": field, "message": "must not contain NUL characters"}]
+    assert metrics.requests == [("GET", "unmatched", 422)]
+
+
+async def test_a_url_without_nul_reaches_the_app() -> None:
+    sent = await call_get(RequestMiddleware(echo_app, max_body_bytes=10), "/v1/entities/a%2500b", b"q=%2500&r=0")
+    assert sent[0]["status"] == 200

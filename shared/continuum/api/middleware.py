@@ -15,6 +15,7 @@ import logging
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 from continuum.api.envelope import INTERNAL_ERROR, error_body, error_headers, error_json
 from continuum.observability.logging import request_id_var, tenant_id_var
@@ -29,6 +30,24 @@ Message = dict[str, Any]
 
 class _BodyTooLarge(Exception):
     pass
+
+
+def _nul_in_url(scope: Scope) -> str | None:
+    """The part of the URL holding a NUL character (`path` or `query.<name>`), if any.
+
+    No value the API stores or looks up may contain NUL (PostgreSQL cannot hold it), so a
+    NUL anywhere in the URL is refused before routing, on every route and backend alike.
+    """
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    raw: bytes = scope.get("query_string", b"")
+    if b"%00" not in raw and b"\x00" not in raw:
+        return None
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            name = name.replace("\x00", "")
+            return f"query.{name}" if name else "query"
+    return None
 
 
 class RequestMiddleware:
@@ -60,7 +79,17 @@ class RequestMiddleware:
             await send(message)
 
         declared = headers.get("content-length")
+        nul_field = _nul_in_url(scope)
         try:
+            if nul_field is not None:
+                status = 422
+                problem = {"field": nul_field, "message": "must not contain NUL characters"}
+                body = json.dumps(
+                    error_body("invalid_input", f"{nul_field}: {problem['message']}", [problem])
+                ).encode()
+                await send_wrapper({"type": "http.response.start", "status": 422, "headers": error_headers(body)})
+                await send({"type": "http.response.body", "body": body})
+                return
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 raise _BodyTooLarge
             received = 0
