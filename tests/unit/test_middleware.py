@@ -112,8 +112,12 @@ def failing_app() -> FastAPI:
     async def boom() -> None:
         raise RuntimeError("the storage said no")
 
+    @app.post("/echo")
+    async def echo(body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
     install_error_handlers(app)
-    app.add_middleware(RequestMiddleware, max_body_bytes=1024)
+    app.add_middleware(RequestMiddleware, max_body_bytes=1 << 20)
     return app
 
 
@@ -207,3 +211,14 @@ async def test_a_nul_anywhere_in_the_url_is_a_422_naming_where(path: str, query:
 async def test_a_url_without_nul_reaches_the_app() -> None:
     sent = await call_get(RequestMiddleware(echo_app, max_body_bytes=10), "/v1/entities/a%2500b", b"q=%2500&r=0")
     assert sent[0]["status"] == 200
+
+
+async def test_a_body_nested_too_deeply_to_parse_is_a_400_saying_so() -> None:
+    transport = httpx.ASGITransport(app=failing_app())
+    deep = b"[" * 10_000 + b"]" * 10_000
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        response = await client.post("/echo", content=deep, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid_json", "message": "request body is not valid JSON: nested too deeply"
+    }
