@@ -127,7 +127,9 @@ DEFECT_CASES = [
     # 10,000 levels of JSON
     ("POST", "/v1/memories", ('{"content": "x", "metadata": {"a": ' + DEEP + "}}").encode(), 400),
     ("POST", "/v1/search", DEEP.encode(), 400),
-    ("POST", "/v1/import", ('{"type": "memory", "metadata": ' + DEEP + "}").encode(), 422),
+    ("POST", "/v1/import", ('{"type": "memory", "metadata": ' + DEEP + "}").encode(), 400),
+    ("POST", "/v1/import", ("application/x-ndjson", ('{"type": "memory", "metadata": ' + DEEP + "}").encode()), 422),
+    ("POST", "/v1/import", ("application/x-ndjson", DEEP.encode() + b"\n" + DEEP.encode()), 422),
     # huge metadata
     ("POST", "/v1/memories", {"content": "x", "metadata": {"k": "v" * 20_000}}, 422),
     ("POST", "/v1/memories", {"content": "x", "metadata": {f"k{i}": i for i in range(5_000)}}, 422),

@@ -71,7 +71,8 @@ def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code == 404 and message == "Not Found":
         message = f"no route {request.method} {request.url.path}"
     if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
-        # FastAPI's JSON parse of the body ran out of stack: name the problem.
+        # FastAPI's JSON parse of the body ran out of stack (api/middleware.py refuses
+        # such bodies first; this names the problem should one get past it).
         code, message = "invalid_json", "request body is not valid JSON: nested too deeply"
     response = error_response(exc.status_code, code, message)
     for name, value in (exc.headers or {}).items():

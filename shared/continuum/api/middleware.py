@@ -17,6 +17,8 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
+from pydantic_core import from_json
+
 from continuum.api.envelope import INTERNAL_ERROR, error_body, error_headers, error_json
 from continuum.observability.logging import request_id_var, tenant_id_var
 from continuum.ports import Metrics
@@ -26,6 +28,9 @@ errors_log = logging.getLogger("continuum.api")
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
+
+MAX_JSON_DEPTH = 200  # pydantic-core's own limit; a valid request nests about 12 levels
+NESTED_TOO_DEEPLY = f"request body is not valid JSON: nested too deeply (at most {MAX_JSON_DEPTH} levels)"
 
 
 class _BodyTooLarge(Exception):
@@ -48,6 +53,52 @@ def _nul_in_url(scope: Scope) -> str | None:
             name = name.replace("\x00", "")
             return f"query.{name}" if name else "query"
     return None
+
+
+def _is_json(content_type: str) -> bool:
+    """Whether FastAPI would parse the body as JSON (it may when no type is given)."""
+    media = content_type.partition(";")[0].strip().lower()
+    return not media or media == "application/json" or media.endswith("+json")
+
+
+def _nested_too_deeply(body: bytes) -> bool:
+    """Whether parsing `body` would nest deeper than MAX_JSON_DEPTH. The standard parser
+    (which FastAPI uses) recurses once per level: on CPython 10,000 levels raise
+    RecursionError, but in a Python Worker (Pyodide) they overflow the JavaScript stack
+    and kill the isolate. Checked with pydantic-core's parser, which stops at its
+    limit; only a body with more brackets than that limit can be that deep."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    try:
+        from_json(body)
+    except ValueError as exc:
+        return "recursion limit" in str(exc)
+    return False
+
+
+async def _read_body(receive: Any) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(parts)
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    """A receive that hands the app the body already read, then the server's messages."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 class RequestMiddleware:
@@ -78,17 +129,19 @@ class RequestMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
             await send(message)
 
+        async def refuse(refused: int, body: bytes) -> None:
+            nonlocal status
+            status = refused
+            await send_wrapper({"type": "http.response.start", "status": refused, "headers": error_headers(body)})
+            await send({"type": "http.response.body", "body": body})
+
         declared = headers.get("content-length")
         nul_field = _nul_in_url(scope)
         try:
             if nul_field is not None:
-                status = 422
                 problem = {"field": nul_field, "message": "must not contain NUL characters"}
-                body = json.dumps(
-                    error_body("invalid_input", f"{nul_field}: {problem['message']}", [problem])
-                ).encode()
-                await send_wrapper({"type": "http.response.start", "status": 422, "headers": error_headers(body)})
-                await send({"type": "http.response.body", "body": body})
+                message = f"{nul_field}: {problem['message']}"
+                await refuse(422, json.dumps(error_body("invalid_input", message, [problem])).encode())
                 return
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 raise _BodyTooLarge
@@ -103,7 +156,14 @@ class RequestMiddleware:
                         raise _BodyTooLarge
                 return message
 
-            await self.app(scope, limited_receive, send_wrapper)
+            app_receive = limited_receive
+            if _is_json(headers.get("content-type", "")):
+                body = await _read_body(limited_receive)
+                if _nested_too_deeply(body):
+                    await refuse(400, error_json("invalid_json", NESTED_TOO_DEEPLY))
+                    return
+                app_receive = _replay(body, receive)
+            await self.app(scope, app_receive, send_wrapper)
         except _BodyTooLarge:
             if response_started:
                 raise
