@@ -20,8 +20,8 @@ def error_body(code: str, message: str, details: list[dict[str, Any]] | None = N
     return {"error": error}
 
 
-def error_json(code: str, message: str) -> bytes:
-    return json.dumps(error_body(code, message)).encode()
+def error_json(code: str, message: str, details: list[dict[str, Any]] | None = None) -> bytes:
+    return json.dumps(error_body(code, message, details), separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def error_headers(body: bytes, retry_after: int | None = None) -> list[tuple[bytes, bytes]]:

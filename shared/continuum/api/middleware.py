@@ -10,7 +10,6 @@ server keeps the connection alive.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -19,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from pydantic_core import from_json
 
-from continuum.api.envelope import INTERNAL_ERROR, error_body, error_headers, error_json
+from continuum.api.envelope import INTERNAL_ERROR, error_headers, error_json
 from continuum.observability.logging import request_id_var, tenant_id_var
 from continuum.ports import Metrics
 
@@ -141,7 +140,7 @@ class RequestMiddleware:
             if nul_field is not None:
                 problem = {"field": nul_field, "message": "must not contain NUL characters"}
                 message = f"{nul_field}: {problem['message']}"
-                await refuse(422, json.dumps(error_body("invalid_input", message, [problem])).encode())
+                await refuse(422, error_json("invalid_input", message, [problem]))
                 return
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 raise _BodyTooLarge
@@ -168,11 +167,9 @@ class RequestMiddleware:
             if response_started:
                 raise
             status = 413
-            body = json.dumps(
-                error_body(
-                    "payload_too_large", f"request body exceeds {self.max_body_bytes} bytes (CONTINUUM_MAX_BODY_BYTES)"
-                )
-            ).encode()
+            body = error_json(
+                "payload_too_large", f"request body exceeds {self.max_body_bytes} bytes (CONTINUUM_MAX_BODY_BYTES)"
+            )
             await send_wrapper({"type": "http.response.start", "status": 413, "headers": [
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
