@@ -6,6 +6,8 @@ import, which doubles this module's import time (cold start on Lambda and Worker
 """
 
 import json
+import math
+import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -18,6 +20,14 @@ MAX_CONTENT_CHARS = 100_000
 MAX_QUERY_CHARS = 10_000
 MAX_METADATA_BYTES = 16_384
 MAX_BATCH = 1000
+
+
+# ---- value types: the one set of validators of the write API and of import (export_format.py)
+#
+# Every text is valid Unicode without NUL (PostgreSQL cannot store NUL; a lone surrogate is
+# not text), every moment converts to UTC within years 1 to 9999, and every number in
+# metadata is a finite IEEE-754 double in magnitude: Infinity, NaN and 1e400 are not JSON
+# numbers every reader can hold, and stored they would read back differently per backend.
 
 
 def _checked_text(value: str) -> str:
@@ -47,26 +57,45 @@ def _identifier(value: str) -> str:
 
 
 def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC (years 1 to 9999)") from None
+
+
+def _number(value: float) -> None:
+    """A finite double in magnitude (an int is kept exact but must fit the same range)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number (Infinity, NaN and numbers beyond ±1.8e308 are not accepted)")
+    if isinstance(value, int) and abs(value) > sys.float_info.max:
+        raise ValueError("is a number beyond ±1.8e308 (the largest a JSON reader is sure to hold)")
 
 
 def _metadata(value: dict[str, Any]) -> dict[str, Any]:
-    def check(node: Any, depth: int) -> None:
+    def check(node: Any, depth: int, where: str) -> None:
         if depth > 8:
             raise ValueError("is nested too deeply (at most 8 levels)")
-        if isinstance(node, str):
-            _checked_text(node)
-        elif isinstance(node, dict):
+        try:
+            if isinstance(node, str):
+                _checked_text(node)
+            elif isinstance(node, int | float) and not isinstance(node, bool):
+                _number(node)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}" if where else str(exc)) from None
+        if isinstance(node, dict):
             for key, item in node.items():
-                _checked_text(key)
-                check(item, depth + 1)
+                try:
+                    _checked_text(key)
+                except ValueError as exc:
+                    raise ValueError(f"key {key!r}: {exc}") from None
+                check(item, depth + 1, f"{where}.{key}" if where else key)
         elif isinstance(node, list):
-            for item in node:
-                check(item, depth + 1)
-        elif isinstance(node, float) and node != node:
-            raise ValueError("must not contain NaN")
+            for index, item in enumerate(node):
+                check(item, depth + 1, f"{where}[{index}]")
 
-    check(value, 0)
+    check(value, 0, "")
     for key in value:
         if not key:
             raise ValueError("keys must not be empty")
@@ -76,10 +105,18 @@ def _metadata(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def something_to_learn(user_message: str, ai_response: str) -> None:
+    if not user_message.strip() and not ai_response.strip():
+        raise ValueError("user_message and ai_response are both empty: nothing to learn")
+
+
 Text = Annotated[str, AfterValidator(_checked_text)]
 Content = Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_non_blank)]
+MessageText = Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)]
 Query = Annotated[str, Field(max_length=MAX_QUERY_CHARS), AfterValidator(_non_blank)]
 Identifier = Annotated[str, Field(max_length=128), AfterValidator(_identifier)]
+ConceptName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_identifier)]
+ConceptType = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_identifier)]
 Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
 Timestamp = Annotated[datetime, AfterValidator(_aware)]
@@ -100,9 +137,9 @@ class Strict(BaseModel):
 
 
 class LearnRequest(Strict):
-    user_message: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)]
-    ai_response: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)]
-    thinking: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)] | None = None
+    user_message: MessageText
+    ai_response: MessageText
+    thinking: MessageText | None = None
     instance_id: Identifier | None = None
     session_id: Identifier | None = None
     metadata: Metadata = Field(default_factory=dict)
@@ -110,8 +147,7 @@ class LearnRequest(Strict):
     @field_validator("ai_response")
     @classmethod
     def _some_text(cls, value: str, info: Any) -> str:
-        if not value.strip() and not str(info.data.get("user_message", "")).strip():
-            raise ValueError("user_message and ai_response are both empty: nothing to learn")
+        something_to_learn(str(info.data.get("user_message", "")), value)
         return value
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query, Response
@@ -18,6 +17,7 @@ from continuum.schemas import (
     MemoryStored,
     MemoryUpdate,
     SearchFilters,
+    Timestamp,
 )
 
 router = RouteTable(tags=["memories"])
@@ -52,8 +52,8 @@ async def list_memories(
     instance_id: Annotated[Identifier | None, Query()] = None,
     session_id: Annotated[Identifier | None, Query()] = None,
     role: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Annotated[Timestamp | None, Query()] = None,
+    until: Annotated[Timestamp | None, Query()] = None,
 ) -> MemoryList:
     """Newest first; pass `next_cursor` back as `cursor` for the next page."""
     filters = SearchFilters(instance_id=instance_id, session_id=session_id, role=role, since=since, until=until)
