@@ -165,3 +165,15 @@ def test_the_admin_key_is_needed_to_create_or_revoke(server, tenant):
     with server.admin() as admin:
         assert admin.post("/v1/keys", json={"tenant_id": tenant_id, "scopes": ["admin"]}).status_code == 422
     assert client.get("/v1/stats").status_code == 200
+
+
+def test_a_read_key_gets_no_replay_of_a_write(server, tenant, target_name):
+    tenant_id, writer = tenant
+    body, retry = {"content": "stored once with a write key"}, {"Idempotency-Key": f"k-{tenant_id}"}
+    first = writer.post("/v1/memories", json=body, headers=retry)
+    assert first.status_code in (201, 422), first.text  # 422: this target has no shared idempotency store
+    reader = create_key(server, tenant_id, scopes=["read"])
+    with server.client(reader["api_key"]) as client:
+        replayed = client.post("/v1/memories", json=body, headers=retry)
+    assert replayed.status_code == 403 and replayed.json()["error"]["code"] == "forbidden"
+    assert "idempotent-replayed" not in replayed.headers
