@@ -36,9 +36,9 @@ async def get_principal(
     credential = credential_from_headers(x_api_key, authorization)
     principal = await services.auth.authenticate(credential, acting_tenant=x_continuum_tenant)
     tenant_id_var.set(principal.tenant_id)
-    require_scope(principal, route_scope(request))
     if not principal.is_admin:
         await services.rate_limiter.check(principal.tenant_id)
+    require_scope(principal, route_scope(request))
     return principal
 
 
