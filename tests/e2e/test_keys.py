@@ -8,7 +8,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+import pytest
+
 from tests.support.key_routes import request_for, state_changing_routes
+from tests.support.servers import continuum_serve
+
+# Targets whose server can run a second instance on the same database and shared cache.
+TWINNABLE = {"postgres", "postgres-upstash"}
 
 LISTED_FIELDS = {
     "id", "tenant_id", "name", "prefix", "scopes", "status", "created_at", "expires_at", "revoked_at", "last_used_at",
@@ -177,3 +184,25 @@ def test_a_read_key_gets_no_replay_of_a_write(server, tenant, target_name):
         replayed = client.post("/v1/memories", json=body, headers=retry)
     assert replayed.status_code == 403 and replayed.json()["error"]["code"] == "forbidden"
     assert "idempotent-replayed" not in replayed.headers
+
+
+def test_revocation_reaches_another_instance_sharing_the_cache_at_once(server, tenant, target_name):
+    if target_name not in TWINNABLE:
+        pytest.skip("one instance per target here; sqlite serves one process, a Worker its isolates")
+    tenant_id, _ = tenant
+    twin = continuum_serve(server.process.env, server.process.cwd)  # same database, same Redis/Upstash
+    twin.start()
+    try:
+        key = create_key(server, tenant_id, name="on two instances")
+        with (
+            server.client(key["api_key"]) as here,
+            httpx.Client(base_url=twin.url, headers={"X-API-Key": key["api_key"]}, timeout=60) as there,
+        ):
+            for _ in range(2):  # the second answer comes from each instance's cached lookup
+                assert here.get("/v1/stats").status_code == 200 and there.get("/v1/stats").status_code == 200
+            with server.admin() as admin:
+                assert admin.delete(f"/v1/keys/{key['id']}", params={"tenant_id": tenant_id}).status_code == 200
+            refused = there.get("/v1/stats")
+            assert refused.status_code == 401 and "revoked" in refused.json()["error"]["message"]
+    finally:
+        twin.stop()

@@ -45,9 +45,7 @@ def _keys_tenant(principal: Principal, tenant_id: str | None) -> str:
 async def create_key(body: KeyCreate, _: AdminDep, services: ServicesDep) -> KeyCreated:
     """A new API key for one tenant. The key is shown once; only its hash is stored.
     Default scope `write` (read and write); `read` keys can never change anything."""
-    created = await services.admin.create_key(
-        body.tenant_id, body.name, scopes=body.scopes, expires_at=body.expires_at
-    )
+    created = await services.admin.create_key(body.tenant_id, body.name, scopes=body.scopes, expires_at=body.expires_at)
     return respond(KeyCreated, created)
 
 

@@ -10,9 +10,7 @@ from typing import Any
 from continuum.models import ApiKeyRecord
 from continuum.storage.sql.dialect import Dialect, Runner
 
-KEY_COLUMNS = (
-    "key_hash, tenant_id, name, key_prefix, created_at, key_id, scopes, expires_at, revoked_at, last_used_at"
-)
+KEY_COLUMNS = "key_hash, tenant_id, name, key_prefix, created_at, key_id, scopes, expires_at, revoked_at, last_used_at"
 
 
 def encode_scopes(scopes: tuple[str, ...]) -> str:
