@@ -10,7 +10,7 @@ import math
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -342,14 +342,50 @@ class Stats(Model):
     memories: int
 
 
+# ---- keys --------------------------------------------------------------------------------
+
+KeyScope = Literal["read", "write"]
+KEY_ID_PATTERN = r"^[A-Za-z0-9]{1,64}$"
+
+
 class KeyCreate(Strict):
     tenant_id: TenantId
     name: Annotated[str, Field(max_length=200), AfterValidator(_checked_text)] | None = None
+    scopes: Annotated[
+        list[KeyScope],
+        Field(
+            min_length=1, max_length=2,
+            description="`read`: recall, search, list, get, export. `write` (the default): also store, learn, "
+            "update, delete, import. Admin routes need the admin key.",
+        ),
+    ] = Field(default_factory=lambda: ["write"])  # fmt: skip
+    expires_at: Annotated[
+        Timestamp | None, Field(description="When the key stops working (with a time zone); none: never.")
+    ] = None
 
 
-class KeyCreated(Model):
-    api_key: str
+class Key(Model):
+    """A key as listed: never the key itself or its hash."""
+
+    id: str
     tenant_id: str
+    name: str | None
+    prefix: str = Field(description="The key's first characters, to tell keys apart.")
+    scopes: list[str]
+    status: Literal["active", "expired", "revoked"]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None = Field(description="Updated at most once a minute.")
+
+
+class KeyCreated(Key):
+    api_key: str = Field(description="The key: shown once, only its hash is stored.")
+
+
+class KeyList(Model):
+    tenant_id: str
+    keys: list[Key]
 
 
 class Tenant(Model):
