@@ -335,7 +335,7 @@ class TwoTenants(RuleBasedStateMachine):
         assert response.status_code == 200, response.text
         listed = {m["id"]: m for m in response.json()["memories"]}
         expected = {i for i, m in tenant.memories.items() if session_id is None or m.session == session_id}
-        assert set(listed) == expected, (set(listed) ^ expected)
+        assert set(listed) == expected, set(listed) ^ expected
         self._assert_known(tenant, list(listed.values()), "list")
 
     @rule(label=who, whose=who, index=pick)
