@@ -31,11 +31,13 @@ READS = ("recall", "search", "list", "get")
 class Tally:
     """What the clients saw, merged under one lock."""
 
-    acknowledged: dict[str, str | None] = field(default_factory=dict)  # id -> content (None: not tracked)
+    acknowledged: dict[str, str | None] = field(default_factory=dict, repr=False)  # id -> content (None: not tracked)
     statuses: Counter[int] = field(default_factory=Counter)
     transport_errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    seconds: list[float] = field(default_factory=list, repr=False)  # each answered request's latency
+    answers: list[tuple[float, int]] = field(default_factory=list, repr=False)  # (time.monotonic() answered, status)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def requests(self) -> int:
@@ -74,13 +76,15 @@ class Load:
             assert time.monotonic() < deadline, f"only {len(self.tally.acknowledged)} writes acknowledged"
             time.sleep(0.05)
 
-    def statuses_since(self, mark: Counter[int]) -> Counter[int]:
+    def statuses_since(self, moment: float) -> Counter[int]:
+        """Statuses of the requests answered since `moment` (time.monotonic())."""
+        seen: Counter[int] = Counter()
         with self.tally.lock:
-            return self.tally.statuses - mark
-
-    def snapshot(self) -> Counter[int]:
-        with self.tally.lock:
-            return Counter(self.tally.statuses)
+            for at, status in reversed(self.tally.answers):
+                if at < moment:
+                    break
+                seen[status] += 1
+        return seen
 
     # ---- one client --------------------------------------------------------------------
 
@@ -92,13 +96,13 @@ class Load:
                 operation = self.operations[(number + step) % len(self.operations)]
                 step += 1
                 try:
-                    self._run(client, operation, f"{self.label} c{number} s{step}")
+                    self._run(client, operation, f"{self.label} c{number} s{step}", time.perf_counter())
                 except httpx.HTTPError as exc:
                     with self.tally.lock:
                         self.tally.transport_errors.append(f"{operation}: {type(exc).__name__}: {exc}")
                     time.sleep(0.05)
 
-    def _run(self, client: httpx.Client, operation: str, stamp: str) -> None:
+    def _run(self, client: httpx.Client, operation: str, stamp: str, began: float) -> None:
         stored: dict[str, str | None] = {}
         if operation == "memory":
             content = f"{stamp}: a single memory"
@@ -126,11 +130,13 @@ class Load:
             with self.tally.lock:
                 known = next(iter(self.tally.acknowledged), None)
             response = client.get(f"/v1/memories/{known}") if known else client.get("/v1/stats")
-        self._record(operation, response, stored)
+        self._record(operation, response, stored, time.perf_counter() - began)
 
-    def _record(self, operation: str, response: httpx.Response, stored: dict[str, str | None]) -> None:
+    def _record(self, operation: str, response: httpx.Response, stored: dict[str, str | None], took: float) -> None:
         with self.tally.lock:
             self.tally.statuses[response.status_code] += 1
+            self.tally.seconds.append(took)
+            self.tally.answers.append((time.monotonic(), response.status_code))
             self.tally.acknowledged.update(stored)
             if response.status_code not in self.ok_statuses:
                 self.tally.problems.append(f"{operation}: {response.status_code} {response.text[:200]}")
