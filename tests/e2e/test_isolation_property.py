@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 import httpx
+import jwt as pyjwt
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -369,6 +370,24 @@ class TwoTenants(RuleBasedStateMachine):
             if owner is not tenant and name == owner.tag:
                 assert response.status_code == 404, response.text
             self.observations.check(tenant, f"entity {name}", response.json())
+
+    @rule(label=who, jwt=st.booleans())
+    def list_naming_the_other_tenant(self, label: str, jwt: bool) -> None:
+        """X-Continuum-Tenant naming the other tenant, with the tenant's key or a JWT of its
+        own: the answer is still the caller's own data."""
+        tenant, other = self.tenants[label], self.tenants["B" if label == "A" else "A"]
+        headers = {"X-Continuum-Tenant": other.tenant_id}
+        if jwt:
+            assert self.server.jwt_secret is not None
+            claims = {"tenant_id": tenant.tenant_id, "exp": int(time.time()) + 600}
+            headers["Authorization"] = "Bearer " + pyjwt.encode(claims, self.server.jwt_secret, algorithm="HS256")
+        with httpx.Client(base_url=self.server.url, headers=headers, timeout=60) as client:
+            if not jwt:
+                client.headers["X-API-Key"] = tenant.client.headers["X-API-Key"]
+            response = client.get("/v1/memories", params={"limit": 1000})
+        assert response.status_code == 200, response.text
+        self.markers.assert_own(tenant, response, "list naming the other tenant")
+        assert {m["id"] for m in response.json()["memories"]} == set(tenant.memories)
 
     @rule(label=who)
     def export(self, label: str) -> None:
