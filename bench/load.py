@@ -150,7 +150,8 @@ async def run(url: str, admin_key: str, args: argparse.Namespace) -> int:
         for name, values in sorted(results.seconds.items())
     ]
     rows.append(("all", answered, *(percentile(everything, q) * 1000 for q in (50, 95, 99))))
-    print(f"{args.backend}: {args.clients} clients, {args.tenants} tenants of {args.seed} memories, {elapsed:.1f}s")
+    print(f"{args.backend} ({args.workers} server process(es)): {args.clients} clients, "
+          f"{args.tenants} tenants of {args.seed} memories, {elapsed:.1f}s")  # fmt: skip
     print(f"throughput: {answered / elapsed:.1f} requests/s ({answered} answered)")
     print(table(("operation", "requests", "p50 ms", "p95 ms", "p99 ms"), rows))
     failed = {status: count for status, count in results.statuses.items() if status >= 400}
@@ -182,7 +183,7 @@ def _server(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
         port = free_port()
         log = stack.enter_context(open(Path(folder) / "server.log", "wb"))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "continuum.cli.main", "serve", "--port", str(port)],
+            [sys.executable, "-m", "continuum.cli.main", "serve", "--port", str(port), "--workers", str(args.workers)],
             env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
@@ -229,6 +230,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, choices=range(1, 65), metavar="1..64")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--tenants", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=1, choices=range(1, 9), metavar="1..8",
+                        help="server processes (more than one: PostgreSQL + Redis only)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=500, help="memories stored per tenant before the clock starts")
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--postgres-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -237,6 +240,8 @@ def main() -> None:
     if not 0 < args.seconds <= 300:
         parser.error("--seconds must be in (0, 300]")
     args.tenants = max(1, min(args.tenants, args.clients))
+    if args.workers > 1 and args.backend != "postgres":
+        parser.error("--workers above 1 needs --backend postgres (a shared cache keeps the workers consistent)")
     with _server(args) as (url, admin_key):
         status = asyncio.run(run(url, admin_key, args))
     sys.exit(status)
