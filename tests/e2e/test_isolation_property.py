@@ -45,7 +45,7 @@ from tests.support.tenant_model import (
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES, STEPS = 25, 15
+EXAMPLES, STEPS = 20, 15
 BACKENDS = ("sqlite", "postgres")  # `continuum serve` on SQLite (L1 cache), on PostgreSQL + Redis (L1 + L2)
 WORDS = ("Nightingale", "Falcon", "gardening", "launch", "Friday", "budget")
 SHARED = ("a shared note about Nightingale and gardening", "the Falcon budget is due Friday", "plain shared words")
