@@ -32,7 +32,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from continuum.ids import new_id
 from tests.support.servers import TARGETS, RunningServer, selected_targets
 from tests.support.tenant_model import (
-    KeyedWrite,
     Markers,
     Memo,
     Observations,
@@ -102,36 +101,6 @@ class TwoTenants(RuleBasedStateMachine):
 
     # ---- requests --------------------------------------------------------------------
 
-    def _call(self, tenant: TenantModel, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
-        response = tenant.client.request(method, path, **kwargs)
-        assert response.status_code < 500, f"{tenant.label} {what}: {response.status_code} {response.text[:300]}"
-        self.markers.assert_own(tenant, response, what)
-        return response
-
-    def _write(self, tenant: TenantModel, path: str, payload: dict[str, Any], key: str | None) -> httpx.Response | None:
-        """A write, with Idempotency-Key semantics checked; None when it was answered from
-        the tenant's own earlier use of the key (a replay, or a refused reuse)."""
-        body = json.dumps(payload).encode()
-        headers = {"content-type": "application/json", **({"Idempotency-Key": key} if key else {})}
-        response = self._call(tenant, "POST", path, f"POST {path}", content=body, headers=headers)
-        first = tenant.keyed.get(key) if key else None
-        if first is not None:
-            if (first.path, first.body) == (path, body):
-                assert response.headers.get("idempotent-replayed") == "true", response.text
-                assert (response.status_code, response.content) == (first.status, first.response)
-            else:
-                assert response.status_code == 422, response.text
-                assert response.json()["error"]["code"] == "idempotency_key_reused"
-            return None
-        # a key only the other tenant used is new here: processed, never their replay
-        assert response.headers.get("idempotent-replayed") is None, response.text
-        assert response.status_code in (200, 201), f"POST {path}: {response.status_code} {response.text[:300]}"
-        if key:
-            write = KeyedWrite(key, path, body, response.status_code, response.content)
-            tenant.keyed[key] = tenant.last_keyed = write
-        tenant.changed()
-        return response
-
     def _content(self, tenant: TenantModel, text: str) -> str:
         return f"{tenant.tag} note {tenant.next_number()} about {text}"
 
@@ -162,7 +131,7 @@ class TwoTenants(RuleBasedStateMachine):
         session_id = SHARED_SESSION if plain and where == "own" else self._session(tenant, where)
         metadata = {} if plain else {"owner": tenant.tag, "n": tenant.counter}
         payload = {"content": content, "session_id": session_id, "metadata": metadata}
-        response = self._write(tenant, "/v1/memories", payload, key)
+        response = self.markers.write(tenant, "/v1/memories", payload, key)
         if response is not None:
             body = response.json()
             assert body["status"] == ("stored" if response.status_code == 201 else "duplicate"), body
@@ -178,7 +147,7 @@ class TwoTenants(RuleBasedStateMachine):
             else {"content": self._content(tenant, text), "session_id": tenant.session, "metadata": {"o": tenant.tag}}
             for text, plain in items
         ]  # fmt: skip
-        response = self._write(tenant, "/v1/memories/batch", {"memories": memories}, key)
+        response = self.markers.write(tenant, "/v1/memories/batch", {"memories": memories}, key)
         if response is not None:
             results = response.json()["results"]
             assert len(results) == len(memories)
@@ -190,7 +159,7 @@ class TwoTenants(RuleBasedStateMachine):
         tenant = self.tenants[label]
         said = f"We talked about {text}" if plain else f"{tenant.tag} talked about {text}"
         payload = {"user_message": said, "ai_response": f"Noted: {text}.", "session_id": self._session(tenant, where)}
-        response = self._write(tenant, "/v1/learn", payload, key)
+        response = self.markers.write(tenant, "/v1/learn", payload, key)
         if response is not None:
             tenant.messages += 1
             for memory_id in response.json()["memory_ids"]:
@@ -200,7 +169,7 @@ class TwoTenants(RuleBasedStateMachine):
     def turn(self, label: str, text: str, key: str | None) -> None:
         tenant = self.tenants[label]
         payload = {"user_message": f"What about {tenant.tag} and {text}?", "ai_response": f"{text}, as agreed."}
-        response = self._write(tenant, "/v1/turn", payload, key)
+        response = self.markers.write(tenant, "/v1/turn", payload, key)
         if response is not None:
             tenant.messages += 1
             body = response.json()
@@ -213,7 +182,7 @@ class TwoTenants(RuleBasedStateMachine):
         tenant = self.tenants[label]
         if tenant.last_keyed is not None:
             write = tenant.last_keyed
-            assert self._write(tenant, write.path, json.loads(write.body), write.key) is None
+            assert self.markers.write(tenant, write.path, json.loads(write.body), write.key) is None
 
     @rule(label=who, whose=who, index=pick)
     def patch_memory(self, label: str, whose: str, index: int) -> None:
@@ -222,7 +191,7 @@ class TwoTenants(RuleBasedStateMachine):
             return
         memory_id = sorted(owner.ever)[index % len(owner.ever)]
         content = self._content(tenant, "an edit")
-        response = self._call(tenant, "PATCH", f"/v1/memories/{memory_id}", "PATCH", json={"content": content})
+        response = self.markers.call(tenant, "PATCH", f"/v1/memories/{memory_id}", "PATCH", json={"content": content})
         if memory_id in tenant.memories:
             assert response.status_code == 200, response.text
             assert response.json()["content"] == content
@@ -237,7 +206,7 @@ class TwoTenants(RuleBasedStateMachine):
         if not owner.ever:
             return
         memory_id = sorted(owner.ever)[index % len(owner.ever)]
-        response = self._call(tenant, "DELETE", f"/v1/memories/{memory_id}", "DELETE")
+        response = self.markers.call(tenant, "DELETE", f"/v1/memories/{memory_id}", "DELETE")
         if memory_id in tenant.memories:
             assert response.status_code == 204, response.text
             del tenant.memories[memory_id]
@@ -267,7 +236,7 @@ class TwoTenants(RuleBasedStateMachine):
         if not lines:
             return
         body = "\n".join(json.dumps(line) for line in lines).encode()
-        response = self._call(tenant, "POST", "/v1/import", "import", content=body,
+        response = self.markers.call(tenant, "POST", "/v1/import", "import", content=body,
                               headers={"content-type": "application/x-ndjson"})  # fmt: skip
         assert response.status_code == 200, response.text
         result = response.json()
@@ -308,7 +277,7 @@ class TwoTenants(RuleBasedStateMachine):
         tenant = self.tenants[label]
         query = self._query(tenant, choice)
         request = {"message": query, "limit": next(self.limits)}
-        response = self._call(tenant, "POST", "/v1/recall", "recall", json=request)
+        response = self.markers.call(tenant, "POST", "/v1/recall", "recall", json=request)
         assert response.status_code == 200, response.text
         body = response.json()
         self._assert_known(tenant, body["memories"], "recall")
@@ -320,7 +289,7 @@ class TwoTenants(RuleBasedStateMachine):
         session_id = self._session(tenant, where)
         request = {"query": self._query(tenant, choice), "mode": mode, "limit": next(self.limits),
                    "filters": {"session_id": session_id} if session_id else {}}  # fmt: skip
-        response = self._call(tenant, "POST", "/v1/search", "search", json=request)
+        response = self.markers.call(tenant, "POST", "/v1/search", "search", json=request)
         assert response.status_code == 200, response.text
         results = response.json()["results"]
         self._assert_known(tenant, results, "search")
@@ -332,7 +301,7 @@ class TwoTenants(RuleBasedStateMachine):
         tenant = self.tenants[label]
         session_id = self._session(tenant, where)
         params = {"limit": 1000, **({"session_id": session_id} if session_id else {})}
-        response = self._call(tenant, "GET", "/v1/memories", "list", params=params)
+        response = self.markers.call(tenant, "GET", "/v1/memories", "list", params=params)
         assert response.status_code == 200, response.text
         listed = {m["id"]: m for m in response.json()["memories"]}
         expected = {i for i, m in tenant.memories.items() if session_id is None or m.session == session_id}
@@ -345,7 +314,7 @@ class TwoTenants(RuleBasedStateMachine):
         if not owner.ever:
             return
         memory_id = sorted(owner.ever)[index % len(owner.ever)]
-        response = self._call(tenant, "GET", f"/v1/memories/{memory_id}", "get")
+        response = self.markers.call(tenant, "GET", f"/v1/memories/{memory_id}", "get")
         if memory_id in tenant.memories:
             assert response.status_code == 200, response.text
             self._assert_known(tenant, [response.json()], "get")
@@ -355,7 +324,7 @@ class TwoTenants(RuleBasedStateMachine):
     @rule(label=who)
     def entities(self, label: str) -> None:
         tenant = self.tenants[label]
-        response = self._call(tenant, "GET", "/v1/entities", "entities", params={"limit": 1000})
+        response = self.markers.call(tenant, "GET", "/v1/entities", "entities", params={"limit": 1000})
         assert response.status_code == 200, response.text
         listed = response.json()["entities"]
         assert len(listed) == tenant.client.get("/v1/stats").json()["entities"]
@@ -365,7 +334,7 @@ class TwoTenants(RuleBasedStateMachine):
     def entity(self, label: str, whose: str) -> None:
         tenant, owner = self.tenants[label], self.tenants[whose]
         for name in (owner.tag, "Nightingale"):
-            response = self._call(tenant, "GET", f"/v1/entities/{name}", "entity")
+            response = self.markers.call(tenant, "GET", f"/v1/entities/{name}", "entity")
             assert response.status_code in (200, 404), response.text
             if owner is not tenant and name == owner.tag:
                 assert response.status_code == 404, response.text
@@ -392,7 +361,7 @@ class TwoTenants(RuleBasedStateMachine):
     @rule(label=who)
     def export(self, label: str) -> None:
         tenant = self.tenants[label]
-        lines = export_lines(self._call(tenant, "GET", "/v1/export", "export"))
+        lines = export_lines(self.markers.call(tenant, "GET", "/v1/export", "export"))
         memories = {line["id"]: line for line in lines if line["type"] == "memory"}
         assert set(memories) == set(tenant.memories), set(memories) ^ set(tenant.memories)
         self._assert_known(tenant, list(memories.values()), "export")
@@ -404,13 +373,13 @@ class TwoTenants(RuleBasedStateMachine):
         """After every step, both tenants: counts match the model and, unless the tenant
         itself wrote, neither the counts nor a search over every shared word moved."""
         for tenant in self.tenants.values():
-            response = self._call(tenant, "GET", "/v1/stats", "stats")
+            response = self.markers.call(tenant, "GET", "/v1/stats", "stats")
             assert response.status_code == 200, response.text
             stats = response.json()
             assert (stats["memories"], stats["messages"]) == (len(tenant.memories), tenant.messages), stats
             self.observations.check(tenant, "stats", stats)
             probe = {"query": " ".join(WORDS), "mode": "lexical", "limit": next(self.limits)}
-            response = self._call(tenant, "POST", "/v1/search", "probe search", json=probe)
+            response = self.markers.call(tenant, "POST", "/v1/search", "probe search", json=probe)
             assert response.status_code == 200, response.text
             results = response.json()["results"]
             self._assert_known(tenant, results, "probe search")

@@ -91,7 +91,8 @@ class TenantModel:
 
 
 class Markers:
-    """Every tenant of the run, to find anyone else's tokens in one tenant's responses."""
+    """Every tenant of the run, to find anyone else's tokens in one tenant's responses; the
+    tenants' requests go through `call` and `write`, which check every answer."""
 
     def __init__(self) -> None:
         self.tenants: list[TenantModel] = []
@@ -102,6 +103,37 @@ class Markers:
     def foreign_ids(self, tenant: TenantModel) -> set[str]:
         others = set().union(*(t.ever for t in self.tenants if t is not tenant))
         return others - tenant.ever
+
+    def call(self, tenant: TenantModel, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
+        """One request of the tenant's: never a 5xx, never another tenant's token."""
+        response = tenant.client.request(method, path, **kwargs)
+        assert response.status_code < 500, f"{tenant.label} {what}: {response.status_code} {response.text[:300]}"
+        self.assert_own(tenant, response, what)
+        return response
+
+    def write(self, tenant: TenantModel, path: str, payload: dict[str, Any], key: str | None) -> httpx.Response | None:
+        """A write, with Idempotency-Key semantics checked; None when it was answered from
+        the tenant's own earlier use of the key (a replay, or a refused reuse)."""
+        body = json.dumps(payload).encode()
+        headers = {"content-type": "application/json", **({"Idempotency-Key": key} if key else {})}
+        response = self.call(tenant, "POST", path, f"POST {path}", content=body, headers=headers)
+        first = tenant.keyed.get(key) if key else None
+        if first is not None:
+            if (first.path, first.body) == (path, body):
+                assert response.headers.get("idempotent-replayed") == "true", response.text
+                assert (response.status_code, response.content) == (first.status, first.response)
+            else:
+                assert response.status_code == 422, response.text
+                assert response.json()["error"]["code"] == "idempotency_key_reused"
+            return None
+        # a key only the other tenant used is new here: processed, never their replay
+        assert response.headers.get("idempotent-replayed") is None, response.text
+        assert response.status_code in (200, 201), f"POST {path}: {response.status_code} {response.text[:300]}"
+        if key:
+            write = KeyedWrite(key, path, body, response.status_code, response.content)
+            tenant.keyed[key] = tenant.last_keyed = write
+        tenant.changed()
+        return response
 
     def assert_own(self, tenant: TenantModel, response: httpx.Response, what: str) -> None:
         """No token of another tenant anywhere in the response (body and headers), but for
