@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, field_validator
+from pydantic_core import CoreSchema
 
 from continuum.ids import TENANT_PATTERN, is_valid_tenant_id  # noqa: F401 - re-exported for callers
 
@@ -76,13 +77,66 @@ def _metadata(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Text = Annotated[str, AfterValidator(_checked_text)]
-Content = Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_non_blank)]
-Query = Annotated[str, Field(max_length=MAX_QUERY_CHARS), AfterValidator(_non_blank)]
-Identifier = Annotated[str, Field(max_length=128), AfterValidator(_identifier)]
+# ---- documentation of the value types' rules in the OpenAPI document ---------------------
+# JSON Schema patterns saying what the validators above accept, so that a request valid by
+# the document is accepted. Whitespace is what str.strip() removes.
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NO_NUL_PATTERN = r"^[^\x00]*$"
+NON_BLANK_PATTERN = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+IDENTIFIER_PATTERN = rf"^[^\x00-\x1f]*[^\x00-\x1f{_SPACE}][^\x00-\x1f]*$"
+CURSOR_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # a memory id (ULID, Crockford base 32)
+METADATA_VALUE_REF = "#/components/schemas/MetadataValue"  # api/openapi.py defines it
+METADATA_VALUE_SCHEMA: dict[str, Any] = {
+    "description": "A JSON value; strings and keys without NUL",
+    "anyOf": [
+        {"type": "string", "pattern": NO_NUL_PATTERN},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": {"$ref": METADATA_VALUE_REF}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL_PATTERN},
+            "additionalProperties": {"$ref": METADATA_VALUE_REF},
+        },
+    ],
+}
+
+
+class Documented:
+    """JSON Schema keywords added to a type's schema: documentation only, validation is unchanged."""
+
+    def __init__(self, **keywords: Any) -> None:
+        self.keywords = keywords
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {**handler(schema), **self.keywords}
+
+
+Text = Annotated[str, AfterValidator(_checked_text), Documented(pattern=NO_NUL_PATTERN)]
+Content = Annotated[
+    str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_non_blank), Documented(pattern=NON_BLANK_PATTERN)
+]
+Query = Annotated[
+    str, Field(max_length=MAX_QUERY_CHARS), AfterValidator(_non_blank), Documented(pattern=NON_BLANK_PATTERN)
+]
+Identifier = Annotated[
+    str, Field(max_length=128), AfterValidator(_identifier), Documented(pattern=IDENTIFIER_PATTERN)
+]
 Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
-Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
-Timestamp = Annotated[datetime, AfterValidator(_aware)]
+Message = Annotated[
+    str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text), Documented(pattern=NO_NUL_PATTERN)
+]
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(_metadata),
+    Documented(
+        description=f"At most {MAX_METADATA_BYTES} bytes as JSON, 8 levels deep; top-level keys not empty",
+        propertyNames={"minLength": 1, "pattern": NO_NUL_PATTERN},
+        additionalProperties={"$ref": METADATA_VALUE_REF},
+    ),
+]
+Timestamp = Annotated[datetime, AfterValidator(_aware), Documented(description="RFC 3339 date-time")]
 TenantId = Annotated[str, Field(pattern=TENANT_PATTERN)]
 
 
@@ -100,9 +154,19 @@ class Strict(BaseModel):
 
 
 class LearnRequest(Strict):
-    user_message: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)]
-    ai_response: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)]
-    thinking: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)] | None = None
+    # Documentation: at least one of the two messages has text (the validator below).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"user_message": {"pattern": NON_BLANK_PATTERN}}},
+                {"properties": {"ai_response": {"pattern": NON_BLANK_PATTERN}}},
+            ]
+        }
+    )
+
+    user_message: Message
+    ai_response: Message
+    thinking: Message | None = None
     instance_id: Identifier | None = None
     session_id: Identifier | None = None
     metadata: Metadata = Field(default_factory=dict)
@@ -174,13 +238,16 @@ class TurnResponse(Model):
 # ---- memories --------------------------------------------------------------------------
 
 
+EXPIRY = "When the memory stops being returned; must be in the future"
+
+
 class MemoryCreate(Strict):
     content: Content
     role: Role = "user"
     instance_id: Identifier | None = None
     session_id: Identifier | None = None
     metadata: Metadata = Field(default_factory=dict)
-    expires_at: Timestamp | None = None
+    expires_at: Timestamp | None = Field(default=None, description=EXPIRY)
 
 
 class MemoryBatchRequest(Strict):
@@ -203,11 +270,26 @@ class MemoryBatchResponse(Model):
     tenant_id: str
 
 
+def _not_null(*names: str) -> Any:
+    """Documentation: these fields may be left out but not sent as null (the engine refuses null)."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema["properties"][name]
+            branches = [branch for branch in field.pop("anyOf") if branch.get("type") != "null"]
+            field.update(branches[0])
+            field.pop("default", None)
+
+    return edit
+
+
 class MemoryUpdate(Strict):
+    model_config = ConfigDict(json_schema_extra=_not_null("content", "role", "metadata"))
+
     content: Content | None = None
     role: Role | None = None
-    metadata: Metadata | None = None
-    expires_at: Timestamp | None = None
+    metadata: Metadata | None = Field(default=None, description="Replaces the stored metadata whole")
+    expires_at: Timestamp | None = Field(default=None, description=EXPIRY + "; null clears it")
 
 
 class Memory(Model):
@@ -338,8 +420,14 @@ class ImportResult(Model):
 
 
 class HealthResponse(Model):
-    status: str
-    version: str
-    uptime_seconds: float
-    checks: dict[str, str]
-    details: dict[str, Any] = Field(default_factory=dict)
+    """With API keys required: `status` for anyone, `checks` for a tenant key, everything for the admin key."""
+
+    status: str = Field(description="`ok`, `degraded` (cache or disk) or `down` (database; answered with 503)")
+    checks: dict[str, str] | None = Field(
+        default=None, description="database, cache and disk_space: ok, degraded, low, down or unknown"
+    )
+    version: str | None = Field(default=None, description="Admin key (or keys not required) only")
+    uptime_seconds: float | None = Field(default=None, description="Admin key (or keys not required) only")
+    details: dict[str, Any] | None = Field(
+        default=None, description="Backends, latencies, errors, free disk: admin key (or keys not required) only"
+    )

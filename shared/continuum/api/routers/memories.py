@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query, Response
+from pydantic import BeforeValidator
 
 from continuum.api.deps import PrincipalDep, ServicesDep
 from continuum.api.mapping import memory_filters, memory_patch, new_memory, respond
+from continuum.api.openapi import error
 from continuum.api.routes import RouteTable
 from continuum.schemas import (
+    CURSOR_PATTERN,
     Identifier,
     Memory,
     MemoryBatchRequest,
@@ -22,8 +26,29 @@ from continuum.schemas import (
 
 router = RouteTable(tags=["memories"])
 
+# A query date must be an RFC 3339 string (no offset: UTC); pydantic alone would also take
+# numbers ("0.5" as seconds since 1970) and bare dates.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?")
 
-@router.post("/v1/memories", response_model=MemoryStored, status_code=201)
+
+def _rfc3339(value: object) -> object:
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time such as 2026-01-31T12:00:00Z")
+    return value
+
+
+DateTime = Annotated[datetime, BeforeValidator(_rfc3339)]
+
+
+@router.post(
+    "/v1/memories",
+    response_model=MemoryStored,
+    status_code=201,
+    responses={
+        200: {"model": MemoryStored, "description": "The same content is already stored in this scope: "
+              "`status` is `duplicate` and `id` the stored memory's"},
+    },
+)
 async def create_memory(
     body: MemoryCreate, principal: PrincipalDep, services: ServicesDep, response: Response
 ) -> MemoryStored:
@@ -48,12 +73,12 @@ async def list_memories(
     principal: PrincipalDep,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN, description="A page's `next_cursor`")] = None,
     instance_id: Annotated[Identifier | None, Query()] = None,
     session_id: Annotated[Identifier | None, Query()] = None,
     role: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Annotated[DateTime | None, Query(description="RFC 3339 date-time")] = None,
+    until: Annotated[DateTime | None, Query(description="RFC 3339 date-time")] = None,
 ) -> MemoryList:
     """Newest first; pass `next_cursor` back as `cursor` for the next page."""
     filters = SearchFilters(instance_id=instance_id, session_id=session_id, role=role, since=since, until=until)
@@ -66,7 +91,11 @@ async def get_memory(memory_id: str, principal: PrincipalDep, services: Services
     return respond(Memory, await services.engine.get_memory(principal.tenant_id, memory_id))
 
 
-@router.patch("/v1/memories/{memory_id}", response_model=Memory)
+@router.patch(
+    "/v1/memories/{memory_id}",
+    response_model=Memory,
+    responses={409: error("Another memory in the same scope already holds the new content")},
+)
 async def update_memory(memory_id: str, body: MemoryUpdate, principal: PrincipalDep, services: ServicesDep) -> Memory:
     """Change content, role, metadata (replaced whole) or expiry (null clears it)."""
     updated = await services.engine.update_memory(principal.tenant_id, memory_id, memory_patch(body))
