@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from continuum.api.deps import get_principal, get_services
 from continuum.ids import TENANT_PATTERN
@@ -28,18 +28,22 @@ if TYPE_CHECKING:
     from continuum.settings import Settings
 
 
-class ErrorField(BaseModel):
+class _Documentation(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built only when the document is asked for
+
+
+class ErrorField(_Documentation):
     field: str = Field(description="Where the problem is: `body.field`, `query.name`, `path.name`, `header.name`")
     message: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Documentation):
     code: str = Field(description="Stable machine-readable code, e.g. `invalid_input`, `not_found`, `rate_limited`")
     message: str = Field(description="What went wrong, for a human; names the field for invalid input")
     details: list[ErrorField] | None = Field(default=None, description="Every invalid field (422 only)")
 
 
-class Error(BaseModel):
+class Error(_Documentation):
     """The envelope of every error answer."""
 
     error: ErrorBody
