@@ -126,7 +126,7 @@ def create_app(assembly: AppAssembly, *, routers: Iterable[str] | None = None) -
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID", "X-Continuum-Tenant"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
