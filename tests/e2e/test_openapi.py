@@ -27,7 +27,7 @@ from tests.support.servers import TARGETS, RunningServer, selected_targets
 
 HERE = Path(__file__).resolve().parent
 SEED = 20261127
-EXAMPLES = 5  # per operation and phase (fuzzing, stateful); the coverage phase is exhaustive by design
+EXAMPLES = 3  # per operation and phase (fuzzing, stateful); the coverage phase is exhaustive by design
 SCHEMATHESIS_TARGETS = ("sqlite", "postgres")
 
 
