@@ -10,9 +10,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, field_validator
-from pydantic_core import CoreSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from continuum.api.json_schema import (
+    IDENTIFIER_PATTERN,
+    METADATA_VALUE_REF,
+    NO_NUL_PATTERN,
+    NON_BLANK_PATTERN,
+    Documented,
+)
 from continuum.ids import TENANT_PATTERN, is_valid_tenant_id  # noqa: F401 - re-exported for callers
 
 MAX_CONTENT_CHARS = 100_000
@@ -75,42 +81,6 @@ def _metadata(value: dict[str, Any]) -> dict[str, Any]:
     if size > MAX_METADATA_BYTES:
         raise ValueError(f"is {size} bytes as JSON; at most {MAX_METADATA_BYTES}")
     return value
-
-
-# ---- documentation of the value types' rules in the OpenAPI document ---------------------
-# JSON Schema patterns saying what the validators above accept, so that a request valid by
-# the document is accepted. Whitespace is what str.strip() removes.
-_SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-NO_NUL_PATTERN = r"^[^\x00]*$"
-NON_BLANK_PATTERN = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
-IDENTIFIER_PATTERN = rf"^[^\x00-\x1f]*[^\x00-\x1f{_SPACE}][^\x00-\x1f]*$"
-CURSOR_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # a memory id (ULID, Crockford base 32)
-METADATA_VALUE_REF = "#/components/schemas/MetadataValue"  # api/openapi.py defines it
-METADATA_VALUE_SCHEMA: dict[str, Any] = {
-    "description": "A JSON value; strings and keys without NUL",
-    "anyOf": [
-        {"type": "string", "pattern": NO_NUL_PATTERN},
-        {"type": "number"},
-        {"type": "boolean"},
-        {"type": "null"},
-        {"type": "array", "items": {"$ref": METADATA_VALUE_REF}},
-        {
-            "type": "object",
-            "propertyNames": {"pattern": NO_NUL_PATTERN},
-            "additionalProperties": {"$ref": METADATA_VALUE_REF},
-        },
-    ],
-}
-
-
-class Documented:
-    """JSON Schema keywords added to a type's schema: documentation only, validation is unchanged."""
-
-    def __init__(self, **keywords: Any) -> None:
-        self.keywords = keywords
-
-    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
-        return {**handler(schema), **self.keywords}
 
 
 Text = Annotated[str, AfterValidator(_checked_text), Documented(pattern=NO_NUL_PATTERN)]

@@ -19,8 +19,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from continuum.api.deps import get_principal, get_services
+from continuum.api.json_schema import METADATA_VALUE_SCHEMA
 from continuum.ids import TENANT_PATTERN
-from continuum.schemas import METADATA_VALUE_SCHEMA
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -8,11 +8,11 @@ from fastapi import Query, Response
 from pydantic import BeforeValidator
 
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.json_schema import CURSOR_PATTERN
 from continuum.api.mapping import memory_filters, memory_patch, new_memory, respond
 from continuum.api.openapi import error
 from continuum.api.routes import RouteTable
 from continuum.schemas import (
-    CURSOR_PATTERN,
     Identifier,
     Memory,
     MemoryBatchRequest,
