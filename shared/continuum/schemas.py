@@ -7,13 +7,21 @@ import, which doubles this module's import time (cold start on Lambda and Worker
 
 import json
 import math
+import re
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from continuum.api.json_schema import (
+    IDENTIFIER_PATTERN,
+    METADATA_VALUE_REF,
+    NO_NUL_PATTERN,
+    NON_BLANK_PATTERN,
+    Documented,
+)
 from continuum.ids import TENANT_PATTERN, is_valid_tenant_id  # noqa: F401 - re-exported for callers
 
 MAX_CONTENT_CHARS = 100_000
@@ -54,6 +62,17 @@ def _identifier(value: str) -> str:
     if any(ord(ch) < 32 for ch in value):
         raise ValueError("must not contain control characters")
     return value
+
+
+# RFC 3339 date-times only (no offset: UTC). pydantic alone would also read numbers ("0.5" as
+# seconds since 1970) and bare dates.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        return value
+    raise ValueError("must be an RFC 3339 date-time such as 2026-01-31T12:00:00Z")
 
 
 def _aware(value: datetime) -> datetime:
@@ -110,16 +129,34 @@ def something_to_learn(user_message: str, ai_response: str) -> None:
         raise ValueError("user_message and ai_response are both empty: nothing to learn")
 
 
-Text = Annotated[str, AfterValidator(_checked_text)]
-Content = Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_non_blank)]
-MessageText = Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)]
-Query = Annotated[str, Field(max_length=MAX_QUERY_CHARS), AfterValidator(_non_blank)]
-Identifier = Annotated[str, Field(max_length=128), AfterValidator(_identifier)]
+Text = Annotated[str, AfterValidator(_checked_text), Documented(pattern=NO_NUL_PATTERN)]
+Content = Annotated[
+    str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_non_blank), Documented(pattern=NON_BLANK_PATTERN)
+]
+MessageText = Annotated[
+    str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text), Documented(pattern=NO_NUL_PATTERN)
+]
+Query = Annotated[
+    str, Field(max_length=MAX_QUERY_CHARS), AfterValidator(_non_blank), Documented(pattern=NON_BLANK_PATTERN)
+]
+Identifier = Annotated[
+    str, Field(max_length=128), AfterValidator(_identifier), Documented(pattern=IDENTIFIER_PATTERN)
+]
 ConceptName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_identifier)]
 ConceptType = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_identifier)]
 Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
-Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
-Timestamp = Annotated[datetime, AfterValidator(_aware)]
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(_metadata),
+    Documented(
+        description=f"At most {MAX_METADATA_BYTES} bytes as JSON, 8 levels deep; top-level keys not empty",
+        propertyNames={"minLength": 1, "pattern": NO_NUL_PATTERN},
+        additionalProperties={"$ref": METADATA_VALUE_REF},
+    ),
+]
+Timestamp = Annotated[
+    datetime, BeforeValidator(_rfc3339), AfterValidator(_aware), Documented(description="RFC 3339 date-time")
+]
 TenantId = Annotated[str, Field(pattern=TENANT_PATTERN)]
 
 
@@ -137,6 +174,16 @@ class Strict(BaseModel):
 
 
 class LearnRequest(Strict):
+    # Documentation: at least one of the two messages has text (the validator below).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"user_message": {"pattern": NON_BLANK_PATTERN}}},
+                {"properties": {"ai_response": {"pattern": NON_BLANK_PATTERN}}},
+            ]
+        }
+    )
+
     user_message: MessageText
     ai_response: MessageText
     thinking: MessageText | None = None
@@ -210,13 +257,16 @@ class TurnResponse(Model):
 # ---- memories --------------------------------------------------------------------------
 
 
+EXPIRY = "When the memory stops being returned; must be in the future"
+
+
 class MemoryCreate(Strict):
     content: Content
     role: Role = "user"
     instance_id: Identifier | None = None
     session_id: Identifier | None = None
     metadata: Metadata = Field(default_factory=dict)
-    expires_at: Timestamp | None = None
+    expires_at: Timestamp | None = Field(default=None, description=EXPIRY)
 
 
 class MemoryBatchRequest(Strict):
@@ -239,11 +289,26 @@ class MemoryBatchResponse(Model):
     tenant_id: str
 
 
+def _not_null(*names: str) -> Any:
+    """Documentation: these fields may be left out but not sent as null (the engine refuses null)."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema["properties"][name]
+            branches = [branch for branch in field.pop("anyOf") if branch.get("type") != "null"]
+            field.update(branches[0])
+            field.pop("default", None)
+
+    return edit
+
+
 class MemoryUpdate(Strict):
+    model_config = ConfigDict(json_schema_extra=_not_null("content", "role", "metadata"))
+
     content: Content | None = None
     role: Role | None = None
-    metadata: Metadata | None = None
-    expires_at: Timestamp | None = None
+    metadata: Metadata | None = Field(default=None, description="Replaces the stored metadata whole")
+    expires_at: Timestamp | None = Field(default=None, description=EXPIRY + "; null clears it")
 
 
 class Memory(Model):
@@ -410,8 +475,14 @@ class ImportResult(Model):
 
 
 class HealthResponse(Model):
-    status: str
-    version: str
-    uptime_seconds: float
-    checks: dict[str, str]
-    details: dict[str, Any] = Field(default_factory=dict)
+    """With API keys required: `status` for anyone, `checks` for a tenant key, everything for the admin key."""
+
+    status: str = Field(description="`ok`, `degraded` (cache or disk) or `down` (database; answered with 503)")
+    checks: dict[str, str] | None = Field(
+        default=None, description="database, cache and disk_space: ok, degraded, low, down or unknown"
+    )
+    version: str | None = Field(default=None, description="Admin key (or keys not required) only")
+    uptime_seconds: float | None = Field(default=None, description="Admin key (or keys not required) only")
+    details: dict[str, Any] | None = Field(
+        default=None, description="Backends, latencies, errors, free disk: admin key (or keys not required) only"
+    )

@@ -54,7 +54,7 @@ def test_requests_succeed_from_the_database_while_the_cache_is_down(
         ):
             _, client = server.new_tenant()
             with client, server.admin() as admin:
-                health = client.get("/v1/health").json()
+                health = admin.get("/v1/health").json()
                 assert health["checks"]["cache"] == "ok" and health["details"]["cache_backend"] == kind
                 learn = {"user_message": "The Zephyr project ships on Friday.", "ai_response": "Zephyr on Friday."}
                 assert client.post("/v1/learn", json=learn).status_code == 200
@@ -85,7 +85,7 @@ def test_requests_succeed_from_the_database_while_the_cache_is_down(
                 with server.client(new_key.json()["api_key"]) as fresh:
                     assert _timed(lambda: fresh.get("/v1/stats")).json()["tenant_id"] == "made-in-outage"
 
-                health = _timed(lambda: client.get("/v1/health"))
+                health = _timed(lambda: admin.get("/v1/health"))
                 assert health.status_code == 200
                 body = health.json()
                 assert body["status"] == "degraded"
@@ -94,7 +94,7 @@ def test_requests_succeed_from_the_database_while_the_cache_is_down(
 
                 start()
 
-                wait_for(lambda: client.get("/v1/health").json()["checks"]["cache"] == "ok", 15, "cache recovery")
+                wait_for(lambda: admin.get("/v1/health").json()["checks"]["cache"] == "ok", 15, "cache recovery")
                 # the invalidations missed during the outage were replayed: no stale answers now
                 assert "Monday" in _recall_text(client, "When does Zephyr ship?")
                 again = {"user_message": "Zephyr slipped to Wednesday.", "ai_response": "Wednesday for Zephyr."}

@@ -40,7 +40,7 @@ def tenant(deployment):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_health(deployment, version):
-    status, headers, body = call("health", version, "GET", "/v1/health")
+    status, headers, body = call("health", version, "GET", "/v1/health", key=deployment.admin_key)
     assert status == 200, body
     assert body["checks"]["database"] == "ok" and body["details"]["storage"] == "postgres"
     assert headers["x-request-id"]
@@ -235,7 +235,9 @@ def test_tracing_wraps_the_handler_when_enabled(deployment):
     from continuum.aws.handler import LambdaHandler
 
     handler = LambdaHandler("health", environ={**deployment.env, "CONTINUUM_TRACING": "true"})
-    status, _, body = answer(handler(event("v2", "GET", "/v1/health"), LambdaContext("continuum-test-health")))
+    admin = {"x-api-key": deployment.admin_key}
+    response = handler(event("v2", "GET", "/v1/health", headers=admin), LambdaContext("continuum-test-health"))
+    status, _, body = answer(response)
     assert status == 200 and body["checks"]["database"] == "ok"
 
 
