@@ -1,6 +1,8 @@
-"""With the shared cache (Redis, or Upstash over REST) stopped, every request still
-succeeds from the database, health says the cache is degraded, nothing stale is ever
-served, and everything returns to normal when the cache comes back."""
+"""With the shared cache (Redis, or Upstash over REST) stopped, every read still
+succeeds from the database, every write is refused with a 503 and Retry-After before it
+changes anything (other instances could not be told about it: docs/caching.md), keys can
+still be created, health says the cache is degraded, nothing stale is ever served, and
+everything returns to normal when the cache comes back."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def _recall_text(client: httpx.Client, message: str) -> str:
 
 
 @pytest.mark.parametrize("kind", ["redis", "upstash"])
-def test_requests_succeed_from_the_database_while_the_cache_is_down(
+def test_reads_succeed_and_writes_are_refused_unchanged_while_the_cache_is_down(
     kind: str, private_redis: RedisProcess, workdir: Path
 ) -> None:
     upstash: UpstashServer | None = None
@@ -59,26 +61,34 @@ def test_requests_succeed_from_the_database_while_the_cache_is_down(
                 learn = {"user_message": "The Zephyr project ships on Friday.", "ai_response": "Zephyr on Friday."}
                 assert client.post("/v1/learn", json=learn).status_code == 200
                 assert "Friday" in _recall_text(client, "When does Zephyr ship?")  # now cached in L1 and L2
+                created = client.post("/v1/memories", json={"content": "cache outage note"})
+                assert created.status_code == 201, created.text
+                memory_id = created.json()["id"]
 
                 stop()
 
-                # every route still answers, from the database
-                moved = {"user_message": "Zephyr moved to Monday.", "ai_response": "Zephyr on Monday then."}
-                assert _timed(lambda: client.post("/v1/learn", json=moved)).status_code == 200
-                assert "Monday" in _recall_text(client, "When does Zephyr ship?")  # never the stale cached answer
-                search = _timed(lambda: client.post("/v1/search", json={"query": "Zephyr Monday"}))
+                # every read answers, from the database
+                assert "Friday" in _recall_text(client, "When does Zephyr ship?")
+                search = _timed(lambda: client.post("/v1/search", json={"query": "Zephyr Friday"}))
                 assert search.status_code == 200 and search.json()["results"]
-                created = _timed(lambda: client.post("/v1/memories", json={"content": "cache outage note"}))
-                assert created.status_code == 201, created.text
-                memory_id = created.json()["id"]
                 assert _timed(lambda: client.get(f"/v1/memories/{memory_id}")).status_code == 200
-                patched = _timed(lambda: client.patch(f"/v1/memories/{memory_id}", json={"content": "edited note"}))
-                assert patched.status_code == 200
                 assert _timed(lambda: client.get("/v1/memories")).status_code == 200
-                assert _timed(lambda: client.delete(f"/v1/memories/{memory_id}")).status_code in (200, 204)
-                assert _timed(lambda: client.get("/v1/stats")).json()["messages"] == 2
                 assert _timed(lambda: client.get("/v1/entities")).status_code == 200
                 assert _timed(lambda: client.get("/v1/export")).status_code == 200
+                # a write other instances could not be told about is refused, changing nothing (docs/caching.md)
+                moved = {"user_message": "Zephyr moved to Monday.", "ai_response": "Zephyr on Monday then."}
+                writes = [
+                    lambda: client.post("/v1/learn", json=moved),
+                    lambda: client.post("/v1/memories", json={"content": "written in the outage"}),
+                    lambda: client.patch(f"/v1/memories/{memory_id}", json={"content": "edited note"}),
+                    lambda: client.delete(f"/v1/memories/{memory_id}"),
+                ]
+                for write in writes:
+                    refused = _timed(write)
+                    assert refused.status_code == 503, refused.text
+                    assert refused.headers["retry-after"] and refused.json()["error"]["code"] == "service_unavailable"
+                assert _timed(lambda: client.get(f"/v1/memories/{memory_id}")).json()["content"] == "cache outage note"
+                assert _timed(lambda: client.get("/v1/stats")).json()["messages"] == 1
                 # keys made during the outage work at once (their lookups go to the database)
                 new_key = _timed(lambda: admin.post("/v1/keys", json={"tenant_id": "made-in-outage"}))
                 assert new_key.status_code in (200, 201), new_key.text
@@ -95,7 +105,9 @@ def test_requests_succeed_from_the_database_while_the_cache_is_down(
                 start()
 
                 wait_for(lambda: client.get("/v1/health").json()["checks"]["cache"] == "ok", 15, "cache recovery")
-                # the invalidations missed during the outage were replayed: no stale answers now
+                # the refused writes, retried, are acknowledged and visible at once
+                for write in writes:
+                    assert write().status_code in (200, 201, 204)
                 assert "Monday" in _recall_text(client, "When does Zephyr ship?")
                 again = {"user_message": "Zephyr slipped to Wednesday.", "ai_response": "Wednesday for Zephyr."}
                 assert client.post("/v1/learn", json=again).status_code == 200

@@ -87,12 +87,12 @@ class Authenticator:
         if not key.startswith(KEY_PREFIX) or len(key) > 200:
             return None
         digest = hash_api_key(key)
-        cached = await self.cache.get(KEYS_SCOPE, "key", digest)
-        if cached is not None:
-            return cached or None
+        cached = await self.cache.lookup(KEYS_SCOPE, "key", digest)
+        if cached.value is not None:
+            return cached.value or None
         record = await self.storage.find_api_key(digest)
         tenant = record.tenant_id if record is not None else None
-        await self.cache.put(KEYS_SCOPE, "key", digest, tenant or "")
+        await self.cache.store(cached, tenant or "")
         return tenant
 
     def _tenant_from_jwt(self, token: str) -> str:

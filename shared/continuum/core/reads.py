@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from continuum.clock import Clock
-from continuum.core.caching import ResultCache
+from continuum.core.caching import CacheLookup, ResultCache
 from continuum.core.operations import (
     ConceptRelation,
     EntityDetailView,
@@ -72,18 +72,20 @@ class Reads:
         self._retriever = retriever  # built on first use (see MemoryEngine.retriever)
         self.indexer = indexer
 
-    async def _cached(self, tenant_id: str, namespace: str, parts: dict[str, Any], started: float) -> Any:
-        cached = await self.cache.get(tenant_id, namespace, parts)
-        if cached is not None:
-            cached["query_time_ms"] = _elapsed_ms(started)
-        return cached
+    async def _cached(self, tenant_id: str, namespace: str, parts: dict[str, Any], started: float) -> CacheLookup:
+        """Looked up before the database is read: a miss's result is stored under the
+        generation read here (see ResultCache.store), never under a later one."""
+        found = await self.cache.lookup(tenant_id, namespace, parts)
+        if found.value is not None:
+            found.value["query_time_ms"] = _elapsed_ms(started)
+        return found
 
     async def recall(self, tenant_id: str, query: RecallQuery) -> Recall:
         started = time.perf_counter()
         parts = asdict(query)
         cached = await self._cached(tenant_id, "recall", parts, started)
-        if cached is not None:
-            return _recall_from_cache(cached)
+        if cached.value is not None:
+            return _recall_from_cache(cached.value)
         from continuum.core.context import build_context
 
         if self.indexer is not None:
@@ -128,7 +130,7 @@ class Reads:
             tenant_id=tenant_id,
         )
         self.metrics.recall_latency(elapsed / 1000)
-        await self.cache.put(tenant_id, "recall", parts, asdict(result))
+        await self.cache.store(cached, asdict(result))
         return result
 
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchResults:
@@ -141,8 +143,8 @@ class Reads:
             )
         parts = asdict(query)
         cached = await self._cached(tenant_id, "search", parts, started)
-        if cached is not None:
-            return _search_from_cache(cached)
+        if cached.value is not None:
+            return _search_from_cache(cached.value)
         if self.indexer is not None:
             self.indexer.touch(tenant_id)
         plan = retriever.plan(query.query, limit=query.limit, mode=query.mode)
@@ -163,7 +165,7 @@ class Reads:
             ],
             query_time_ms=_elapsed_ms(started),
         )
-        await self.cache.put(tenant_id, "search", parts, asdict(result))
+        await self.cache.store(cached, asdict(result))
         return result
 
     async def get_memory(self, tenant_id: str, memory_id: str) -> MemoryView:

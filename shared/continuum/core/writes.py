@@ -1,7 +1,11 @@
 """The engine's writes: learn a turn, store, update and delete memories.
 
-Every write ends with the same step (`_after_write`): the tenant's cached results are
-invalidated, newly stored content goes to the embedding indexer, and the metrics count it.
+Every write starts by checking that its invalidation can be published (`before_write`:
+refused with a 503 while the shared cache is unreachable, nothing stored) and ends with
+the same step (`_after_write`): newly stored content goes to the embedding indexer, the
+metrics count it, and the tenant's cached results are invalidated, on every instance,
+before the write is acknowledged (docs/caching.md). A write that finds nothing to change
+(404) invalidates too: it may be the retry of a write whose invalidation was lost.
 """
 
 from __future__ import annotations
@@ -64,9 +68,10 @@ class Writes:
         *,
         concepts: int | None = None,
     ) -> None:
-        """Invalidate, hand new content to the indexer, count. `results` (when the write
-        could find duplicates) says which of `written` were stored; only those count."""
-        await self.cache.invalidate(tenant_id)
+        """Hand new content to the indexer, count, invalidate (last: when the invalidation
+        cannot be published it raises, and what was stored is still indexed and counted).
+        `results` (when the write could find duplicates) says which of `written` were
+        stored; only those count."""
         if results is not None:
             stored = {r.id for r in results if r.status == "stored"}
             written = [r for r in written if r.id in stored]
@@ -76,9 +81,15 @@ class Writes:
             self.metrics.memories_stored(sum(1 for r in results if r.status == "stored"))
         if concepts is not None:
             self.metrics.concepts_extracted(concepts)
+        await self.cache.invalidate(tenant_id)
+
+    async def _not_found(self, tenant_id: str, memory_id: str) -> NotFound:
+        await self.cache.invalidate(tenant_id)
+        return NotFound(f"memory {memory_id} not found")
 
     async def learn(self, tenant_id: str, request: LearnInput) -> LearnResult:
         now = self.clock.now()
+        await self.cache.before_write(tenant_id)
         await self.ensure_tenant(tenant_id, now)
         write = self.records.learn_write(tenant_id, request, now)
         outcome = await self.storage.learn(tenant_id, write)
@@ -103,6 +114,7 @@ class Writes:
         for index, item in enumerate(memories):
             where = f"{field}[{index}].expires_at" if field else "expires_at"
             _check_expiry(item.expires_at, now, where)
+        await self.cache.before_write(tenant_id)
         await self.ensure_tenant(tenant_id, now)
         records = [
             self.records.new_memory(
@@ -137,13 +149,15 @@ class Writes:
         )
         if patch.content is not None:
             changes.content, changes.content_hash, changes.search_terms = self.records.index_fields(patch.content)
+        await self.cache.before_write(tenant_id)
         record = await self.storage.update_memory(tenant_id, memory_id, changes, now)
         if record is None:
-            raise NotFound(f"memory {memory_id} not found")
+            raise await self._not_found(tenant_id, memory_id)
         await self._after_write(tenant_id, [record] if patch.content is not None else [])
         return self.records.memory_view(record)
 
     async def delete_memory(self, tenant_id: str, memory_id: str) -> None:
+        await self.cache.before_write(tenant_id)
         if not await self.storage.delete_memory(tenant_id, memory_id):
-            raise NotFound(f"memory {memory_id} not found")
+            raise await self._not_found(tenant_id, memory_id)
         await self._after_write(tenant_id)
