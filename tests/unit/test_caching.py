@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from continuum.cache.memory import InProcessCache
 from continuum.clock import ManualClock
 from continuum.core.caching import InvalidationNotPublished, ResultCache
-from continuum.core.operations import NewMemory, RecallQuery
+from continuum.core.operations import NewMemory, RecallQuery, SearchQuery
 from continuum.ports import CacheUnavailable
 from continuum.runtime import build_services
 from continuum.runtime.profiles import local_server
@@ -219,3 +220,25 @@ async def test_a_result_read_before_a_write_is_never_served_after_it(tmp_path: P
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_cached_answer_never_shows_a_memory_past_its_expiry(tmp_path: Path) -> None:
+    settings = load_settings({"CONTINUUM_DB_PATH": str(tmp_path / "expiry.db")}, read_files=False)
+    clock = ManualClock()
+    services = build_services(settings, clock=clock)
+    await services.storage.migrate()
+    try:
+        engine = services.engine
+        expires = clock.now() + timedelta(seconds=60)
+        await engine.store_memory("t", NewMemory(content="Zephyr ships on Friday."))
+        await engine.store_memory("t", NewMemory(content="Zephyr demo code 4471.", expires_at=expires))
+        query = RecallQuery(message="Zephyr")
+        search = SearchQuery(query="Zephyr")
+        assert "4471" in _contents(await engine.recall("t", query))  # cached now
+        assert "4471" in " ".join(hit.content for hit in (await engine.search("t", search)).results)
+        clock.advance(seconds=61)
+        assert "4471" not in _contents(await engine.recall("t", query))
+        assert "4471" not in " ".join(hit.content for hit in (await engine.search("t", search)).results)
+        assert "Friday" in _contents(await engine.recall("t", query))
+    finally:
+        await services.close()
