@@ -13,9 +13,10 @@ from continuum.cache.memory import InProcessCache
 from continuum.clock import ManualClock
 from continuum.core.caching import InvalidationNotPublished, ResultCache
 from continuum.core.operations import NewMemory, RecallQuery, SearchQuery
+from continuum.errors import NotFound
 from continuum.ports import CacheUnavailable
 from continuum.runtime import build_services
-from continuum.runtime.profiles import local_server
+from continuum.runtime.profiles import LAMBDA, WORKER, local_server
 from continuum.settings import load_settings
 
 
@@ -193,14 +194,22 @@ def _contents(recall: Any) -> str:
     return " ".join(item.content for item in recall.memories)
 
 
-@pytest.mark.parametrize("layers", ["in-process", "shared"])
-async def test_a_result_read_before_a_write_is_never_served_after_it(tmp_path: Path, layers: str) -> None:
+RUNTIMES = {  # the profile, and whether its instances share a cache (Redis or Upstash)
+    "one-process": (local_server(1), False),
+    "several-workers": (local_server(2), True),
+    "lambda": (LAMBDA, True),
+    "worker": (WORKER, True),
+}
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_a_result_read_before_a_write_is_never_served_after_it(tmp_path: Path, runtime: str) -> None:
     """The read's database answer predates the write; it is stored only after the write's
     invalidation. Stored under the generation read after that invalidation, it would be
     served (without the write) to every later reader on every instance sharing the cache."""
     settings = load_settings({"CONTINUUM_DB_PATH": str(tmp_path / "race.db")}, read_files=False)
-    shared = SwitchableCache() if layers == "shared" else None
-    profile = local_server(1) if shared is None else local_server(2)
+    profile, sharing = RUNTIMES[runtime]
+    shared = SwitchableCache() if sharing else None
     storage = StallingStorage(build_services(settings).storage)
     one = build_services(settings, profile=profile, storage=storage, shared_cache=shared, clock=ManualClock())
     two = build_services(settings, profile=profile, storage=storage, shared_cache=shared, clock=ManualClock())
@@ -242,3 +251,53 @@ async def test_a_cached_answer_never_shows_a_memory_past_its_expiry(tmp_path: Pa
         assert "Friday" in _contents(await engine.recall("t", query))
     finally:
         await services.close()
+
+
+class BreakingCache(SwitchableCache):
+    """A shared cache whose link breaks at the next increment: after a write's database
+    commit, before its invalidation."""
+
+    def __init__(self):
+        super().__init__()
+        self.break_at_incr = False
+
+    async def incr(self, key, ttl):
+        if self.break_at_incr:
+            self.down = True
+        return await super().incr(key, ttl)
+
+
+async def test_a_write_whose_link_breaks_is_stored_not_acknowledged_and_its_retry_publishes_it(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings({"CONTINUUM_DB_PATH": str(tmp_path / "broken.db")}, read_files=False)
+    shared = BreakingCache()
+    storage = build_services(settings).storage
+    one = build_services(settings, profile=local_server(2), storage=storage, shared_cache=shared, clock=ManualClock())
+    two = build_services(settings, profile=local_server(2), storage=storage, shared_cache=shared, clock=ManualClock())
+    await storage.migrate()
+    try:
+        query = RecallQuery(message="When does Zephyr ship?")
+        kept = await one.engine.store_memory("t", NewMemory(content="Zephyr ships on Friday."))
+        assert "Friday" in _contents(await two.engine.recall("t", query))  # cached for everyone
+
+        shared.break_at_incr = True
+        with pytest.raises(InvalidationNotPublished):
+            await one.engine.store_memory("t", NewMemory(content="Zephyr moved to Monday."))
+        shared.break_at_incr = shared.down = False
+        retried = await two.engine.store_memory("t", NewMemory(content="Zephyr moved to Monday."))
+        assert retried.status == "duplicate"  # the first attempt was stored: the retry recognises it
+        assert "Monday" in _contents(await two.engine.recall("t", query))
+        assert await one.cache.health() == "ok"  # one replays what it could not send
+        assert "Friday" in _contents(await two.engine.recall("t", query))  # cached again
+
+        shared.break_at_incr = True
+        with pytest.raises(InvalidationNotPublished):
+            await one.engine.delete_memory("t", kept.id)
+        shared.break_at_incr = shared.down = False
+        with pytest.raises(NotFound):
+            await two.engine.delete_memory("t", kept.id)  # the retry finds it gone, and says so everywhere
+        assert "Friday" not in _contents(await two.engine.recall("t", query))
+    finally:
+        await one.close()
+        await two.close()
