@@ -3,9 +3,9 @@ real upstash-redis client and the tests' protocol server in front of redis-serve
 
 Also the layered result cache on top of a shared adapter: two instances sharing L2
 each see the other's writes at once (generation invalidation), and a dead shared
-cache costs little and only degrades reads (CacheUnavailable, never an error upward) while a write that
-cannot publish its invalidation is refused (InvalidationNotPublished, a 503). A result is
-stored under the generation read before its database read, on every adapter.
+cache costs little and only degrades (CacheUnavailable, never an error upward): an
+invalidation it could not take is kept pending and published once it answers. A result
+is stored under the generation read before its database read, on every adapter.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from continuum.cache.memory import InProcessCache
-from continuum.core.caching import InvalidationNotPublished, ResultCache
+from continuum.core.caching import ResultCache
 from continuum.ports import Cache, CacheUnavailable
 from tests.support.pg import free_port
 
@@ -109,7 +109,6 @@ async def test_a_result_computed_before_a_write_is_never_served_after_it(cache: 
     a = ResultCache(InProcessCache(), cache, ttl=60, prefix=prefix)
     b = ResultCache(InProcessCache(), cache, ttl=60, prefix=prefix)
     before = await a.lookup("tenant", "recall", {"q": 1})  # a reads the database next ...
-    await b.before_write("tenant")
     await b.invalidate("tenant")  # ... while b's write lands and is acknowledged ...
     await a.store(before, {"answer": "without the write"})  # ... then a stores what it read
     assert await _get(a, "tenant", "recall", {"q": 1}) is None
@@ -157,10 +156,8 @@ async def test_result_cache_degrades_to_misses_when_the_shared_cache_is_down(nam
     try:
         assert await _get(layered, "t", "recall", {"q": 1}) is None
         await _put(layered, "t", "recall", {"q": 1}, {"a": 1})
-        with pytest.raises(InvalidationNotPublished):
-            await layered.before_write("t")  # a write is refused before it changes anything
-        with pytest.raises(InvalidationNotPublished):
-            await layered.invalidate("t")  # or, stored already, not acknowledged
+        await layered.invalidate("t")  # a write is acknowledged; its invalidation waits
+        assert layered.pending == {"t"}
         assert await _get(layered, "t", "recall", {"q": 1}) is None  # nothing served that L2 could not vouch for
         assert await layered.health() == "degraded"
         assert layered.degraded_reason

@@ -11,7 +11,7 @@ import pytest
 
 from continuum.cache.memory import InProcessCache
 from continuum.clock import ManualClock
-from continuum.core.caching import InvalidationNotPublished, ResultCache
+from continuum.core.caching import ResultCache
 from continuum.core.operations import NewMemory, RecallQuery, SearchQuery
 from continuum.errors import NotFound
 from continuum.ports import CacheUnavailable
@@ -92,41 +92,37 @@ async def test_a_value_is_stored_under_the_generation_its_lookup_read():
     assert await _get(two, "t", "recall", "q") is None
 
 
-async def test_an_outage_bypasses_the_cache_and_refuses_unpublishable_writes():
+async def test_an_outage_bypasses_the_cache_and_keeps_unpublished_invalidations_pending():
     shared = SwitchableCache()
     cache = ResultCache(InProcessCache(), shared, ttl=60)
     await _put(cache, "t", "recall", "q", "stale-after-write")
     shared.down = True
     assert await _get(cache, "t", "recall", "q") is None  # no stale read while blind
-    with pytest.raises(InvalidationNotPublished) as refused:
-        await cache.before_write("t")  # a write is refused before it changes anything
-    assert refused.value.status == 503 and refused.value.retry_after
-    with pytest.raises(InvalidationNotPublished):
-        await cache.invalidate("t")  # the link broke during a write: stored, not acknowledged
+    await cache.invalidate("t")  # a write: never refused because of the cache
+    assert cache.pending == {"t"}
     assert await cache.health() == "degraded"
     shared.down = False
-    assert await _get(cache, "t", "recall", "q") is None  # the missed invalidation was replayed
+    assert await _get(cache, "t", "recall", "q") is None  # the pending invalidation was published first
+    assert cache.pending == frozenset()
     assert await cache.health() == "ok"
-    await cache.before_write("t")
 
 
-async def test_health_checks_replay_missed_invalidations():
+async def test_health_checks_publish_pending_invalidations():
     shared = SwitchableCache()
     one = ResultCache(InProcessCache(), shared, ttl=60)
     two = ResultCache(InProcessCache(), shared, ttl=60)
     await _put(two, "t", "recall", "q", "old")
     shared.down = True
-    with pytest.raises(InvalidationNotPublished):
-        await one.invalidate("t")
+    await one.invalidate("t")
     shared.down = False
     assert await one.health() == "ok"  # an idle instance repairs on its health check
     assert await _get(two, "t", "recall", "q") is None
 
 
-async def test_without_a_shared_cache_writes_are_never_refused():
-    cache = ResultCache(InProcessCache(), None, ttl=60)
-    await cache.before_write("t")
+async def test_without_a_shared_cache_nothing_is_ever_pending():
+    cache = ResultCache(InProcessCache(), None, ttl=60, repair_interval=0.01)
     await cache.invalidate("t")
+    assert cache.pending == frozenset() and cache._repairing is None
     assert await cache.health() == "ok"
 
 
@@ -253,51 +249,201 @@ async def test_a_cached_answer_never_shows_a_memory_past_its_expiry(tmp_path: Pa
         await services.close()
 
 
-class BreakingCache(SwitchableCache):
-    """A shared cache whose link breaks at the next increment: after a write's database
-    commit, before its invalidation."""
-
-    def __init__(self):
-        super().__init__()
-        self.break_at_incr = False
-
-    async def incr(self, key, ttl):
-        if self.break_at_incr:
-            self.down = True
-        return await super().incr(key, ttl)
+# ---- one instance cut off from the shared cache: pending invalidations and their repair ------
 
 
-async def test_a_write_whose_link_breaks_is_stored_not_acknowledged_and_its_retry_publishes_it(
+class Link:
+    """One instance's own way to a shared cache, which can be cut (every call fails like a
+    dead connection) or made to fail only increments (the bump of an invalidation)."""
+
+    name = "link"
+
+    def __init__(self, shared: InProcessCache) -> None:
+        self.shared = shared
+        self.down = False
+        self.incr_fails = False
+        self.incr_gate: asyncio.Event | None = None  # when set, the next increment waits for it
+        self.incr_waiting = asyncio.Event()
+
+    def _check(self) -> None:
+        if self.down:
+            raise CacheUnavailable("connection reset")
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.shared, name)
+
+        async def call(*args: Any) -> Any:
+            self._check()
+            return await attribute(*args)
+
+        return call
+
+    async def incr(self, key: str, ttl: int) -> int:
+        self._check()
+        if self.incr_gate is not None:
+            gate, self.incr_gate = self.incr_gate, None
+            self.incr_waiting.set()
+            await gate.wait()
+        if self.incr_fails:
+            raise CacheUnavailable("connection reset")
+        return await self.shared.incr(key, ttl)
+
+
+def _instances(repair_interval: float | None = 0.01) -> tuple[ResultCache, ResultCache, Link]:
+    """`one` behind a link that can be cut, `two` directly on the same shared cache."""
+    shared = InProcessCache()
+    link = Link(shared)
+    one = ResultCache(InProcessCache(), link, ttl=60, repair_interval=repair_interval)  # type: ignore[arg-type]
+    two = ResultCache(InProcessCache(), shared, ttl=60)
+    return one, two, link
+
+
+async def test_a_cut_instance_acknowledges_and_serves_its_own_tenant_from_the_database():
+    one, two, link = _instances()
+    await _put(one, "t", "recall", "q", "before the write")
+    link.incr_fails = True  # the generation is readable, its bump fails
+    await one.invalidate("t")  # the write is acknowledged all the same
+    assert one.pending == {"t"}
+    assert await _get(one, "t", "recall", "q") is None  # one knows its own write: the database
+    await _put(one, "t", "recall", "q", "read meanwhile")  # and stores nothing for the tenant
+    assert await _get(two, "t", "recall", "q") == "before the write"  # the bounded staleness
+    await _put(one, "u", "recall", "q", "another tenant")
+    assert await _get(one, "u", "recall", "q") == "another tenant"  # other tenants stay cached
+    await one.close()
+
+
+async def test_the_background_repair_publishes_without_another_request():
+    one, two, link = _instances()
+    await _put(two, "t", "recall", "q", "before the write")
+    link.down = True
+    await one.invalidate("t")
+    assert one._repairing is not None and not one._repairing.done()  # started by the failure
+    assert await _get(two, "t", "recall", "q") == "before the write"  # while cut
+    link.down = False  # the link heals; one handles no further request
+    await asyncio.wait_for(one.wait_published(), timeout=2)
+    assert await _get(two, "t", "recall", "q") is None
+    await asyncio.sleep(0)  # the task ends once nothing is pending
+    assert one._repairing.done() and one.pending == frozenset()
+    await one.close()
+
+
+async def test_without_background_work_the_next_use_of_the_cache_publishes():
+    """Lambda and Workers run nothing between requests: the next request repairs."""
+    one, two, link = _instances(repair_interval=None)
+    await _put(two, "t", "recall", "q", "before the write")
+    link.down = True
+    await one.invalidate("t")
+    assert one._repairing is None
+    link.down = False
+    assert await _get(two, "t", "recall", "q") == "before the write"  # nobody published yet
+    await one.lookup("another tenant", "recall", "q")  # one's next request that uses the cache
+    assert one.pending == frozenset()
+    assert await _get(two, "t", "recall", "q") is None
+
+
+async def test_a_publication_begun_before_a_later_failure_keeps_that_failure_pending():
+    one, two, link = _instances(repair_interval=None)
+    link.down = True
+    await one.invalidate("t")  # pending
+    link.down = False
+    gate = asyncio.Event()
+    link.incr_gate = gate
+    replay = asyncio.create_task(one.health())  # publishes the pending invalidation ...
+    await link.incr_waiting.wait()  # ... and is now waiting inside its increment
+    link.incr_fails = True
+    await one.invalidate("t")  # a later write whose bump fails meanwhile
+    link.incr_fails = False
+    gate.set()
+    await replay
+    assert one.pending == {"t"}  # the later write is still to be published
+    await _put(two, "t", "recall", "q", "older than the later write")
+    assert await _get(one, "t", "recall", "q") is None  # published first, then looked up
+    assert one.pending == frozenset()
+    assert await _get(two, "t", "recall", "q") is None
+
+
+async def test_close_stops_the_repair_and_tries_once_more():
+    one, two, link = _instances(repair_interval=60)
+    await _put(two, "t", "recall", "q", "before the write")
+    link.down = True
+    await one.invalidate("t")
+    task = one._repairing
+    link.down = False
+    await one.close()
+    assert task is not None and task.cancelled()
+    assert await _get(two, "t", "recall", "q") is None
+
+
+async def test_an_in_process_copy_expires_with_the_shared_entry():
+    """Staleness is bounded by the TTL: a copy taken into an instance's L1 late in the
+    shared entry's life must not live a full TTL more."""
+    now = [0.0]
+    shared = InProcessCache(clock=lambda: now[0])
+    one = ResultCache(InProcessCache(clock=lambda: now[0]), shared, ttl=10, wall_clock=lambda: now[0])
+    two = ResultCache(InProcessCache(clock=lambda: now[0]), shared, ttl=10, wall_clock=lambda: now[0])
+    await _put(two, "t", "recall", "q", "cached at 0")
+    now[0] = 9
+    assert await _get(one, "t", "recall", "q") == "cached at 0"  # copied into one's L1
+    now[0] = 10.5
+    assert await _get(one, "t", "recall", "q") is None
+
+
+def test_only_a_process_that_lives_between_requests_repairs_in_the_background(tmp_path: Path) -> None:
+    settings = load_settings({"CONTINUUM_DB_PATH": str(tmp_path / "p.db")}, read_files=False)
+    shared = InProcessCache()
+    for profile, interval in ((local_server(1), 1.0), (local_server(2), 1.0), (LAMBDA, None), (WORKER, None)):
+        services = build_services(settings, profile=profile, shared_cache=shared)
+        assert services.cache.repair_interval == interval, profile.name
+
+
+async def test_a_cut_instances_writes_are_acknowledged_and_reach_the_others_when_the_link_heals(
     tmp_path: Path,
 ) -> None:
-    settings = load_settings({"CONTINUUM_DB_PATH": str(tmp_path / "broken.db")}, read_files=False)
-    shared = BreakingCache()
+    settings = load_settings({"CONTINUUM_DB_PATH": str(tmp_path / "cut.db")}, read_files=False)
+    shared = InProcessCache()
+    link = Link(shared)
     storage = build_services(settings).storage
-    one = build_services(settings, profile=local_server(2), storage=storage, shared_cache=shared, clock=ManualClock())
+    one = build_services(settings, profile=local_server(2), storage=storage, shared_cache=link, clock=ManualClock())  # type: ignore[arg-type]
     two = build_services(settings, profile=local_server(2), storage=storage, shared_cache=shared, clock=ManualClock())
+    one.cache.repair_interval = 0.01
     await storage.migrate()
     try:
         query = RecallQuery(message="When does Zephyr ship?")
         kept = await one.engine.store_memory("t", NewMemory(content="Zephyr ships on Friday."))
         assert "Friday" in _contents(await two.engine.recall("t", query))  # cached for everyone
 
-        shared.break_at_incr = True
-        with pytest.raises(InvalidationNotPublished):
-            await one.engine.store_memory("t", NewMemory(content="Zephyr moved to Monday."))
-        shared.break_at_incr = shared.down = False
-        retried = await two.engine.store_memory("t", NewMemory(content="Zephyr moved to Monday."))
-        assert retried.status == "duplicate"  # the first attempt was stored: the retry recognises it
+        link.down = True
+        stored = await one.engine.store_memory("t", NewMemory(content="Zephyr moved to Monday."))
+        assert stored.status == "stored"  # acknowledged
+        assert "Monday" in _contents(await one.engine.recall("t", query))  # at once on one
+        link.down = False
+        await asyncio.wait_for(one.cache.wait_published(), timeout=2)  # one handles nothing more
         assert "Monday" in _contents(await two.engine.recall("t", query))
-        assert await one.cache.health() == "ok"  # one replays what it could not send
-        assert "Friday" in _contents(await two.engine.recall("t", query))  # cached again
 
-        shared.break_at_incr = True
-        with pytest.raises(InvalidationNotPublished):
-            await one.engine.delete_memory("t", kept.id)
-        shared.break_at_incr = shared.down = False
-        with pytest.raises(NotFound):
-            await two.engine.delete_memory("t", kept.id)  # the retry finds it gone, and says so everywhere
+        link.down = True
+        await one.engine.delete_memory("t", kept.id)
+        assert "Friday" not in _contents(await one.engine.recall("t", query))
+        link.down = False
+        await asyncio.wait_for(one.cache.wait_published(), timeout=2)
         assert "Friday" not in _contents(await two.engine.recall("t", query))
     finally:
         await one.close()
+        await two.close()
+
+
+async def test_a_404_retry_of_a_write_whose_process_died_before_invalidating_invalidates(tmp_path: Path) -> None:
+    settings = load_settings({"CONTINUUM_DB_PATH": str(tmp_path / "died.db")}, read_files=False)
+    shared = InProcessCache()
+    storage = build_services(settings).storage
+    two = build_services(settings, profile=local_server(2), storage=storage, shared_cache=shared, clock=ManualClock())
+    await storage.migrate()
+    try:
+        query = RecallQuery(message="When does Zephyr ship?")
+        kept = await two.engine.store_memory("t", NewMemory(content="Zephyr ships on Friday."))
+        assert "Friday" in _contents(await two.engine.recall("t", query))  # cached
+        assert await storage.delete_memory("t", kept.id)  # committed by a process that then died
+        with pytest.raises(NotFound):
+            await two.engine.delete_memory("t", kept.id)  # the client's retry
+        assert "Friday" not in _contents(await two.engine.recall("t", query))
+    finally:
         await two.close()

@@ -32,19 +32,19 @@ class AdminService:
                 created_at=now,
             )
         )
-        # No invalidation: a new random key cannot be in any cache, so creating one needs
-        # no shared cache and works during an outage of it.
+        await self.cache.invalidate(KEYS_SCOPE)
         return NewKey(api_key=key, tenant_id=tenant_id)
 
     async def list_tenants(self) -> list[TenantRecord]:
         return await self.storage.list_tenants()
 
     async def erase_tenant(self, tenant_id: str) -> ErasedTenant:
-        await self.cache.before_write(KEYS_SCOPE)
         known = {t.tenant_id for t in await self.storage.list_tenants()}
         counts = await self.storage.counts(tenant_id)
         if tenant_id not in known and not any(counts.__dict__.values()):
-            await self._invalidate(tenant_id)  # may be the retry of an erasure whose invalidation was lost
+            # may be the retry of an erasure whose process died before invalidating: its
+            # keys must stop working everywhere now, not when their cached lookups expire
+            await self._invalidate(tenant_id)
             raise NotFound(f"tenant {tenant_id} not found")
         erased = await self.storage.erase_tenant(tenant_id)
         self.engine.forget_tenant(tenant_id)

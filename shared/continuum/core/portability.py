@@ -125,7 +125,6 @@ class Portability:
         """Write parsed records; existing identical ids are kept. Returns (imported, skipped)."""
         engine = self.engine
         now = engine.clock.now()
-        await engine.cache.before_write(tenant_id)  # refused (503) while it could not be published
         await engine.ensure_tenant(tenant_id, now)
         imported: Counter[str] = Counter()
         skipped: Counter[str] = Counter()

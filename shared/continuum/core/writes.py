@@ -1,11 +1,10 @@
 """The engine's writes: learn a turn, store, update and delete memories.
 
-Every write starts by checking that its invalidation can be published (`before_write`:
-refused with a 503 while the shared cache is unreachable, nothing stored) and ends with
-the same step (`_after_write`): newly stored content goes to the embedding indexer, the
-metrics count it, and the tenant's cached results are invalidated, on every instance,
-before the write is acknowledged (docs/caching.md). A write that finds nothing to change
-(404) invalidates too: it may be the retry of a write whose invalidation was lost.
+Every write ends with the same step (`_after_write`): the tenant's cached results are
+invalidated on every instance (kept pending and published later when the shared cache
+does not answer: docs/caching.md), newly stored content goes to the embedding indexer,
+and the metrics count it. A write that finds nothing to change (404) invalidates too: it
+may be the retry of a write whose process died before invalidating.
 """
 
 from __future__ import annotations
@@ -68,10 +67,11 @@ class Writes:
         *,
         concepts: int | None = None,
     ) -> None:
-        """Hand new content to the indexer, count, invalidate (last: when the invalidation
-        cannot be published it raises, and what was stored is still indexed and counted).
+        """Invalidate (on every instance; kept pending and published later when the shared
+        cache does not answer: docs/caching.md), hand new content to the indexer, count.
         `results` (when the write could find duplicates) says which of `written` were
         stored; only those count."""
+        await self.cache.invalidate(tenant_id)
         if results is not None:
             stored = {r.id for r in results if r.status == "stored"}
             written = [r for r in written if r.id in stored]
@@ -81,15 +81,15 @@ class Writes:
             self.metrics.memories_stored(sum(1 for r in results if r.status == "stored"))
         if concepts is not None:
             self.metrics.concepts_extracted(concepts)
-        await self.cache.invalidate(tenant_id)
 
     async def _not_found(self, tenant_id: str, memory_id: str) -> NotFound:
+        # may be the retry of a write whose process died between its commit and its
+        # invalidation: after this 404, no instance may still show the memory as it was
         await self.cache.invalidate(tenant_id)
         return NotFound(f"memory {memory_id} not found")
 
     async def learn(self, tenant_id: str, request: LearnInput) -> LearnResult:
         now = self.clock.now()
-        await self.cache.before_write(tenant_id)
         await self.ensure_tenant(tenant_id, now)
         write = self.records.learn_write(tenant_id, request, now)
         outcome = await self.storage.learn(tenant_id, write)
@@ -114,7 +114,6 @@ class Writes:
         for index, item in enumerate(memories):
             where = f"{field}[{index}].expires_at" if field else "expires_at"
             _check_expiry(item.expires_at, now, where)
-        await self.cache.before_write(tenant_id)
         await self.ensure_tenant(tenant_id, now)
         records = [
             self.records.new_memory(
@@ -149,7 +148,6 @@ class Writes:
         )
         if patch.content is not None:
             changes.content, changes.content_hash, changes.search_terms = self.records.index_fields(patch.content)
-        await self.cache.before_write(tenant_id)
         record = await self.storage.update_memory(tenant_id, memory_id, changes, now)
         if record is None:
             raise await self._not_found(tenant_id, memory_id)
@@ -157,7 +155,6 @@ class Writes:
         return self.records.memory_view(record)
 
     async def delete_memory(self, tenant_id: str, memory_id: str) -> None:
-        await self.cache.before_write(tenant_id)
         if not await self.storage.delete_memory(tenant_id, memory_id):
             raise await self._not_found(tenant_id, memory_id)
         await self._after_write(tenant_id)
