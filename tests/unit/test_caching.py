@@ -447,3 +447,24 @@ async def test_a_404_retry_of_a_write_whose_process_died_before_invalidating_inv
         assert "Friday" not in _contents(await two.engine.recall("t", query))
     finally:
         await two.close()
+
+
+async def test_requests_arriving_as_the_link_heals_publish_the_pending_invalidations_once():
+    one, _, link = _instances(repair_interval=None)
+    link.down = True
+    for tenant in ("t", "u"):
+        await one.invalidate(tenant)
+    link.down = False
+    bumps = 0
+    real_incr = link.incr
+
+    async def counted(key: str, ttl: int) -> int:
+        nonlocal bumps
+        bumps += 1
+        await asyncio.sleep(0)  # let the other requests arrive while this one publishes
+        return await real_incr(key, ttl)
+
+    link.incr = counted  # type: ignore[method-assign]
+    found = await asyncio.gather(*(one.lookup("t", "recall", "q") for _ in range(20)))
+    assert all(lookup.value is None for lookup in found)
+    assert one.pending == frozenset() and bumps == 2

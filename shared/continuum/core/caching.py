@@ -91,6 +91,7 @@ class ResultCache:
         self._published = asyncio.Event()
         self._published.set()
         self._repairing: asyncio.Task[None] | None = None
+        self._publishing = False
 
     @property
     def enabled(self) -> bool:
@@ -150,8 +151,17 @@ class ResultCache:
         self._start_repair()
 
     async def _publish_pending(self) -> None:
-        for tenant_id in list(self._pending):
-            await self._publish(tenant_id)
+        """Publish every pending invalidation, unless that is under way already (many
+        requests arriving as the link heals would otherwise repeat it: they read a still
+        pending tenant from the database meanwhile)."""
+        if self._publishing:
+            return
+        self._publishing = True
+        try:
+            for tenant_id in list(self._pending):
+                await self._publish(tenant_id)
+        finally:
+            self._publishing = False
 
     def _start_repair(self) -> None:
         if self.repair_interval is None or (self._repairing is not None and not self._repairing.done()):
@@ -292,6 +302,8 @@ class ResultCache:
         except CacheUnavailable as exc:
             self._note_failure(exc)
             return "degraded"
+        if self._pending:
+            return "degraded"  # being published by another request, or failed again meanwhile
         self.degraded_reason = None
         return "ok"
 
