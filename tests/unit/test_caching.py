@@ -314,6 +314,8 @@ async def test_a_cut_instance_acknowledges_and_serves_its_own_tenant_from_the_da
 
 async def test_the_background_repair_publishes_without_another_request():
     one, two, link = _instances()
+    await one.invalidate("t")
+    assert one._repairing is None  # nothing pending, no task
     await _put(two, "t", "recall", "q", "before the write")
     link.down = True
     await one.invalidate("t")
