@@ -2,18 +2,33 @@
 
 Every line is validated against its type's shape before anything is written; valid
 lines become the core's import rows (continuum.core.portability), content in plaintext.
+Every value is checked by the same value types as the write API (continuum.schemas):
+import accepts exactly the content, roles, identifiers, metadata and moments that
+`POST /v1/memories` and `/v1/learn` accept. It also carries what only an export has
+(ids, creation times, concepts and links), and keeps an expiry that has passed since.
 """
 
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from continuum.core.portability import VERSION, ImportedMemory, ImportRow
 from continuum.errors import InvalidInput
 from continuum.ids import is_valid_id
 from continuum.models import DecisionRecord, EntityRecord, LinkRecord, MessageRecord
-from continuum.schemas import Identifier, Metadata, Text, Timestamp
+from continuum.schemas import (
+    ConceptName,
+    ConceptType,
+    Content,
+    Identifier,
+    MessageText,
+    Metadata,
+    Role,
+    Text,
+    Timestamp,
+    something_to_learn,
+)
 
 
 class _Line(BaseModel):
@@ -24,15 +39,15 @@ class HeaderLine(_Line):
     type: Literal["header"]
     format: Literal["continuum-export"]
     version: int
-    tenant_id: str
-    exported_at: str
+    tenant_id: Text
+    exported_at: Text
 
 
 class MemoryLine(_Line):
     type: Literal["memory"]
     id: str
-    content: Annotated[str, Field(min_length=1, max_length=100_000)]
-    role: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+    content: Content
+    role: Role
     instance_id: Identifier | None
     session_id: Identifier | None
     metadata: Metadata
@@ -46,11 +61,16 @@ class MessageLine(_Line):
     id: Identifier
     instance_id: Identifier | None
     session_id: Identifier | None
-    user_message: Text
-    ai_response: Text
-    thinking: Text | None
+    user_message: MessageText
+    ai_response: MessageText
+    thinking: MessageText | None
     metadata: Metadata
     created_at: Timestamp
+
+    @model_validator(mode="after")
+    def _some_text(self) -> "MessageLine":
+        something_to_learn(self.user_message, self.ai_response)
+        return self
 
 
 class DecisionLine(_Line):
@@ -59,15 +79,15 @@ class DecisionLine(_Line):
     instance_id: Identifier | None
     session_id: Identifier | None
     message_id: Identifier | None
-    decision: Text
+    decision: MessageText
     created_at: Timestamp
 
 
 class EntityLine(_Line):
     type: Literal["entity"]
-    key: Annotated[str, Field(min_length=1, max_length=200)]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    entity_type: Annotated[str, Field(min_length=1, max_length=40)]
+    key: ConceptName
+    name: ConceptName
+    entity_type: ConceptType
     description: Text
     mention_count: Annotated[int, Field(ge=1)]
     created_at: Timestamp
@@ -76,8 +96,8 @@ class EntityLine(_Line):
 
 class LinkLine(_Line):
     type: Literal["link"]
-    source: Annotated[str, Field(min_length=1, max_length=200)]
-    target: Annotated[str, Field(min_length=1, max_length=200)]
+    source: ConceptName
+    target: ConceptName
     strength: Annotated[float, Field(gt=0, le=1)]
     occurrences: Annotated[int, Field(ge=1)]
     created_at: Timestamp
@@ -134,7 +154,8 @@ def parse_import(lines: Iterable[str], tenant_id: str, *, first_line: int = 1) -
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"][1:]) or "line"
-            raise InvalidInput(f"import line {number}: {where}: {first['msg']}") from None
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise InvalidInput(f"import line {number}: {where}: {message}") from None
         if isinstance(record, HeaderLine):
             if record.version > VERSION:
                 raise InvalidInput(

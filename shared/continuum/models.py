@@ -161,13 +161,28 @@ class LexicalStats:
         return self.term_total / self.doc_count if self.doc_count else 0.0
 
 
+KEY_SCOPES = ("read", "write")  # `write` includes `read`; `admin` is the admin key's alone
+
+
 @dataclass
 class ApiKeyRecord:
-    key_hash: str
+    """A tenant key as stored: its SHA-256 (`key_hash`, never shown), a public `key_id`
+    (what listings show and revocation names), the first characters of the key (`key_prefix`,
+    to tell keys apart), its scopes, and when it expires, was revoked and was last used."""
+
+    key_hash: str = field(repr=False)
     tenant_id: str
     name: str | None
     key_prefix: str
     created_at: datetime
+    key_id: str = ""
+    scopes: tuple[str, ...] = KEY_SCOPES
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    def is_live(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
 
 
 @dataclass

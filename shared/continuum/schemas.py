@@ -6,18 +6,36 @@ import, which doubles this module's import time (cold start on Lambda and Worker
 """
 
 import json
+import math
+import re
+import sys
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from continuum.api.json_schema import (
+    IDENTIFIER_PATTERN,
+    METADATA_VALUE_REF,
+    NO_NUL_PATTERN,
+    NON_BLANK_PATTERN,
+    Documented,
+)
 from continuum.ids import TENANT_PATTERN, is_valid_tenant_id  # noqa: F401 - re-exported for callers
 
 MAX_CONTENT_CHARS = 100_000
 MAX_QUERY_CHARS = 10_000
 MAX_METADATA_BYTES = 16_384
 MAX_BATCH = 1000
+
+
+# ---- value types: the one set of validators of the write API and of import (export_format.py)
+#
+# Every text is valid Unicode without NUL (PostgreSQL cannot store NUL; a lone surrogate is
+# not text), every moment converts to UTC within years 1 to 9999, and every number in
+# metadata is a finite IEEE-754 double in magnitude: Infinity, NaN and 1e400 are not JSON
+# numbers every reader can hold, and stored they would read back differently per backend.
 
 
 def _checked_text(value: str) -> str:
@@ -46,27 +64,57 @@ def _identifier(value: str) -> str:
     return value
 
 
+# RFC 3339 date-times only (no offset: UTC). pydantic alone would also read numbers ("0.5" as
+# seconds since 1970) and bare dates.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        return value
+    raise ValueError("must be an RFC 3339 date-time such as 2026-01-31T12:00:00Z")
+
+
 def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC (years 1 to 9999)") from None
+
+
+def _number(value: float) -> None:
+    """A finite double in magnitude (an int is kept exact but must fit the same range)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number (Infinity, NaN and numbers beyond ±1.8e308 are not accepted)")
+    if isinstance(value, int) and abs(value) > sys.float_info.max:
+        raise ValueError("is a number beyond ±1.8e308 (the largest a JSON reader is sure to hold)")
 
 
 def _metadata(value: dict[str, Any]) -> dict[str, Any]:
-    def check(node: Any, depth: int) -> None:
+    def check(node: Any, depth: int, where: str) -> None:
         if depth > 8:
             raise ValueError("is nested too deeply (at most 8 levels)")
-        if isinstance(node, str):
-            _checked_text(node)
-        elif isinstance(node, dict):
+        try:
+            if isinstance(node, str):
+                _checked_text(node)
+            elif isinstance(node, int | float) and not isinstance(node, bool):
+                _number(node)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}" if where else str(exc)) from None
+        if isinstance(node, dict):
             for key, item in node.items():
-                _checked_text(key)
-                check(item, depth + 1)
+                try:
+                    _checked_text(key)
+                except ValueError as exc:
+                    raise ValueError(f"key {key!r}: {exc}") from None
+                check(item, depth + 1, f"{where}.{key}" if where else key)
         elif isinstance(node, list):
-            for item in node:
-                check(item, depth + 1)
-        elif isinstance(node, float) and node != node:
-            raise ValueError("must not contain NaN")
+            for index, item in enumerate(node):
+                check(item, depth + 1, f"{where}[{index}]")
 
-    check(value, 0)
+    check(value, 0, "")
     for key in value:
         if not key:
             raise ValueError("keys must not be empty")
@@ -76,13 +124,39 @@ def _metadata(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Text = Annotated[str, AfterValidator(_checked_text)]
-Content = Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_non_blank)]
-Query = Annotated[str, Field(max_length=MAX_QUERY_CHARS), AfterValidator(_non_blank)]
-Identifier = Annotated[str, Field(max_length=128), AfterValidator(_identifier)]
+def something_to_learn(user_message: str, ai_response: str) -> None:
+    if not user_message.strip() and not ai_response.strip():
+        raise ValueError("user_message and ai_response are both empty: nothing to learn")
+
+
+Text = Annotated[str, AfterValidator(_checked_text), Documented(pattern=NO_NUL_PATTERN)]
+Content = Annotated[
+    str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_non_blank), Documented(pattern=NON_BLANK_PATTERN)
+]
+MessageText = Annotated[
+    str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text), Documented(pattern=NO_NUL_PATTERN)
+]
+Query = Annotated[
+    str, Field(max_length=MAX_QUERY_CHARS), AfterValidator(_non_blank), Documented(pattern=NON_BLANK_PATTERN)
+]
+Identifier = Annotated[
+    str, Field(max_length=128), AfterValidator(_identifier), Documented(pattern=IDENTIFIER_PATTERN)
+]
+ConceptName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_identifier)]
+ConceptType = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_identifier)]
 Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
-Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
-Timestamp = Annotated[datetime, AfterValidator(_aware)]
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(_metadata),
+    Documented(
+        description=f"At most {MAX_METADATA_BYTES} bytes as JSON, 8 levels deep; top-level keys not empty",
+        propertyNames={"minLength": 1, "pattern": NO_NUL_PATTERN},
+        additionalProperties={"$ref": METADATA_VALUE_REF},
+    ),
+]
+Timestamp = Annotated[
+    datetime, BeforeValidator(_rfc3339), AfterValidator(_aware), Documented(description="RFC 3339 date-time")
+]
 TenantId = Annotated[str, Field(pattern=TENANT_PATTERN)]
 
 
@@ -100,9 +174,19 @@ class Strict(BaseModel):
 
 
 class LearnRequest(Strict):
-    user_message: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)]
-    ai_response: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)]
-    thinking: Annotated[str, Field(max_length=MAX_CONTENT_CHARS), AfterValidator(_checked_text)] | None = None
+    # Documentation: at least one of the two messages has text (the validator below).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"user_message": {"pattern": NON_BLANK_PATTERN}}},
+                {"properties": {"ai_response": {"pattern": NON_BLANK_PATTERN}}},
+            ]
+        }
+    )
+
+    user_message: MessageText
+    ai_response: MessageText
+    thinking: MessageText | None = None
     instance_id: Identifier | None = None
     session_id: Identifier | None = None
     metadata: Metadata = Field(default_factory=dict)
@@ -110,8 +194,7 @@ class LearnRequest(Strict):
     @field_validator("ai_response")
     @classmethod
     def _some_text(cls, value: str, info: Any) -> str:
-        if not value.strip() and not str(info.data.get("user_message", "")).strip():
-            raise ValueError("user_message and ai_response are both empty: nothing to learn")
+        something_to_learn(str(info.data.get("user_message", "")), value)
         return value
 
 
@@ -174,13 +257,16 @@ class TurnResponse(Model):
 # ---- memories --------------------------------------------------------------------------
 
 
+EXPIRY = "When the memory stops being returned; must be in the future"
+
+
 class MemoryCreate(Strict):
     content: Content
     role: Role = "user"
     instance_id: Identifier | None = None
     session_id: Identifier | None = None
     metadata: Metadata = Field(default_factory=dict)
-    expires_at: Timestamp | None = None
+    expires_at: Timestamp | None = Field(default=None, description=EXPIRY)
 
 
 class MemoryBatchRequest(Strict):
@@ -203,11 +289,26 @@ class MemoryBatchResponse(Model):
     tenant_id: str
 
 
+def _not_null(*names: str) -> Any:
+    """Documentation: these fields may be left out but not sent as null (the engine refuses null)."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema["properties"][name]
+            branches = [branch for branch in field.pop("anyOf") if branch.get("type") != "null"]
+            field.update(branches[0])
+            field.pop("default", None)
+
+    return edit
+
+
 class MemoryUpdate(Strict):
+    model_config = ConfigDict(json_schema_extra=_not_null("content", "role", "metadata"))
+
     content: Content | None = None
     role: Role | None = None
-    metadata: Metadata | None = None
-    expires_at: Timestamp | None = None
+    metadata: Metadata | None = Field(default=None, description="Replaces the stored metadata whole")
+    expires_at: Timestamp | None = Field(default=None, description=EXPIRY + "; null clears it")
 
 
 class Memory(Model):
@@ -306,14 +407,50 @@ class Stats(Model):
     memories: int
 
 
+# ---- keys --------------------------------------------------------------------------------
+
+KeyScope = Literal["read", "write"]
+KEY_ID_PATTERN = r"^[A-Za-z0-9]{1,64}$"
+
+
 class KeyCreate(Strict):
     tenant_id: TenantId
     name: Annotated[str, Field(max_length=200), AfterValidator(_checked_text)] | None = None
+    scopes: Annotated[
+        list[KeyScope],
+        Field(
+            min_length=1, max_length=2,
+            description="`read`: recall, search, list, get, export. `write` (the default): also store, learn, "
+            "update, delete, import. Admin routes need the admin key.",
+        ),
+    ] = Field(default_factory=lambda: ["write"])  # fmt: skip
+    expires_at: Annotated[
+        Timestamp | None, Field(description="When the key stops working (with a time zone); none: never.")
+    ] = None
 
 
-class KeyCreated(Model):
-    api_key: str
+class Key(Model):
+    """A key as listed: never the key itself or its hash."""
+
+    id: str
     tenant_id: str
+    name: str | None
+    prefix: str = Field(description="The key's first characters, to tell keys apart.")
+    scopes: list[str]
+    status: Literal["active", "expired", "revoked"]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None = Field(description="Updated at most once a minute.")
+
+
+class KeyCreated(Key):
+    api_key: str = Field(description="The key: shown once, only its hash is stored.")
+
+
+class KeyList(Model):
+    tenant_id: str
+    keys: list[Key]
 
 
 class Tenant(Model):
@@ -338,8 +475,14 @@ class ImportResult(Model):
 
 
 class HealthResponse(Model):
-    status: str
-    version: str
-    uptime_seconds: float
-    checks: dict[str, str]
-    details: dict[str, Any] = Field(default_factory=dict)
+    """With API keys required: `status` for anyone, `checks` for a tenant key, everything for the admin key."""
+
+    status: str = Field(description="`ok`, `degraded` (cache or disk) or `down` (database; answered with 503)")
+    checks: dict[str, str] | None = Field(
+        default=None, description="database, cache and disk_space: ok, degraded, low, down or unknown"
+    )
+    version: str | None = Field(default=None, description="Admin key (or keys not required) only")
+    uptime_seconds: float | None = Field(default=None, description="Admin key (or keys not required) only")
+    details: dict[str, Any] | None = Field(
+        default=None, description="Backends, latencies, errors, free disk: admin key (or keys not required) only"
+    )

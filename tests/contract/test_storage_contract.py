@@ -175,6 +175,11 @@ async def test_tenants_keep_first_creation_and_latest_given_name(fresh_storage: 
     ]
 
 
+def api_key(tenant: str, label: str, *, created: datetime = NOW, **fields: Any) -> ApiKeyRecord:
+    digest = hashlib.sha256(f"{tenant}/{label}".encode()).hexdigest()
+    return ApiKeyRecord(digest, tenant, label, "ck_" + label[:7], created, key_id=f"K{label}", **fields)
+
+
 async def test_api_keys_are_found_by_hash_only(storage: Storage, tenant: str) -> None:
     key_hash = hashlib.sha256(tenant.encode()).hexdigest()
     await storage.ensure_tenant(tenant, None, NOW)
@@ -182,6 +187,60 @@ async def test_api_keys_are_found_by_hash_only(storage: Storage, tenant: str) ->
     found = await storage.find_api_key(key_hash)
     assert found == ApiKeyRecord(key_hash, tenant, "ci", "ck_abc", NOW)
     assert await storage.find_api_key("0" * 64) is None
+
+
+async def test_api_keys_keep_scopes_expiry_and_times(storage: Storage, tenant: str) -> None:
+    record = api_key(tenant, "reader", scopes=("read",), expires_at=NOW + timedelta(hours=1, microseconds=7))
+    await storage.create_api_key(record)
+    assert await storage.find_api_key(record.key_hash) == record
+    assert (await storage.find_api_key(record.key_hash)).scopes == ("read",)  # type: ignore[union-attr]
+
+
+async def test_api_keys_are_listed_per_tenant_oldest_first(
+    storage: Storage, tenant: str, other_tenant: str
+) -> None:
+    second = api_key(tenant, "second", created=NOW + timedelta(seconds=1))
+    first = api_key(tenant, "first")
+    theirs = api_key(other_tenant, "theirs")
+    for record in (second, first, theirs):
+        await storage.create_api_key(record)
+    assert await storage.list_api_keys(tenant) == [first, second]
+    assert await storage.list_api_keys(other_tenant) == [theirs]
+    assert await storage.list_api_keys(tenant + "-nobody") == []
+
+
+async def test_a_key_is_revoked_only_by_its_own_tenant_and_once(
+    storage: Storage, tenant: str, other_tenant: str
+) -> None:
+    mine = api_key(tenant, "mine")
+    await storage.create_api_key(mine)
+    assert await storage.revoke_api_key(other_tenant, mine.key_id, NOW) is None
+    assert (await storage.find_api_key(mine.key_hash)).revoked_at is None  # type: ignore[union-attr]
+    revoked = await storage.revoke_api_key(tenant, mine.key_id, NOW)
+    assert revoked is not None and revoked.revoked_at == NOW and revoked.key_hash == mine.key_hash
+    again = await storage.revoke_api_key(tenant, mine.key_id, NOW + timedelta(hours=1))
+    assert again is not None and again.revoked_at == NOW  # the first revocation's time stays
+    assert await storage.revoke_api_key(tenant, "Knobody", NOW) is None
+
+
+async def test_touching_a_key_stamps_its_last_use_at_most_once_per_interval(
+    storage: Storage, tenant: str, other_tenant: str
+) -> None:
+    record = api_key(tenant, "used")
+    await storage.create_api_key(record)
+    minute = timedelta(minutes=1)
+
+    async def last_used() -> datetime | None:
+        return (await storage.find_api_key(record.key_hash)).last_used_at  # type: ignore[union-attr]
+
+    await storage.touch_api_key(other_tenant, record.key_hash, NOW, every=minute)
+    assert await last_used() is None
+    await storage.touch_api_key(tenant, record.key_hash, NOW, every=minute)
+    assert await last_used() == NOW
+    await storage.touch_api_key(tenant, record.key_hash, NOW + timedelta(seconds=59), every=minute)
+    assert await last_used() == NOW
+    await storage.touch_api_key(tenant, record.key_hash, NOW + minute, every=minute)
+    assert await last_used() == NOW + minute
 
 
 # ---- inserting memories -----------------------------------------------------------------

@@ -15,15 +15,38 @@ TURN = {
 }
 
 
-def test_health_needs_no_key(server):
-    with server.client() as anonymous:
-        response = anonymous.get("/v1/health")
-    assert response.status_code == 200
-    body = response.json()
+def test_health_needs_no_key_and_tells_strangers_only_the_status(server):
+    with server.client() as anonymous, server.client("ck_not-a-key") as refused:
+        for client in (anonymous, refused):
+            response = client.get("/v1/health")
+            assert response.status_code == 200
+            assert response.json() == {"status": "ok"}
+            head = client.head("/v1/health")
+            assert head.status_code == 200 and head.content == b""  # what a load balancer may send
+
+
+def test_health_gives_a_tenant_the_checks_without_details(tenant):
+    _, client = tenant
+    body = client.get("/v1/health").json()
+    assert set(body) == {"status", "checks"} and body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "cache", "disk_space"} and body["checks"]["database"] == "ok"
+    assert set(body["checks"].values()) <= {"ok", "disabled"}  # states only: no hosts, errors or sizes
+
+
+def test_health_gives_the_admin_everything(server):
+    with server.admin() as admin:
+        body = admin.get("/v1/health").json()
     assert body["status"] == "ok"
     assert set(body["checks"]) == {"database", "cache", "disk_space"}
     assert body["checks"]["database"] == "ok"
     assert body["version"] and body["uptime_seconds"] >= 0
+    assert body["details"]["storage"] and "database_latency_ms" in body["details"]
+
+
+def test_health_in_open_mode_gives_everything(open_server):
+    with open_server.client() as anonymous:
+        body = anonymous.get("/v1/health").json()
+    assert body["version"] and body["details"]["storage"]
 
 
 def test_docs_and_openapi_need_no_key(server):

@@ -68,8 +68,8 @@ def test_every_request_succeeds_while_the_cache_is_down_and_every_write_shows_ev
         ):
             _, a = first.new_tenant()
             b = second.client(a.headers["X-API-Key"])
-            with a, b, first.admin() as admin:
-                health = a.get("/v1/health").json()
+            with a, b, first.admin() as admin, second.admin() as admin_b:
+                health = admin.get("/v1/health").json()  # details are the admin key's
                 assert health["checks"]["cache"] == "ok" and health["details"]["cache_backend"] == kind
                 learn = {"user_message": "The Zephyr project ships on Friday.", "ai_response": "Zephyr on Friday."}
                 assert a.post("/v1/learn", json=learn).status_code == 200
@@ -100,7 +100,7 @@ def test_every_request_succeeds_while_the_cache_is_down_and_every_write_shows_ev
                 with second.client(new_key.json()["api_key"]) as fresh:
                     assert _timed(fresh.get, "/v1/stats").json()["tenant_id"] == "made-in-outage"
 
-                for client in (a, b):
+                for client in (admin, admin_b):
                     body = _timed(client.get, "/v1/health").json()
                     assert body["status"] == "degraded"
                     assert body["checks"]["cache"] == "degraded" and body["checks"]["database"] == "ok"

@@ -11,6 +11,8 @@ import secrets
 
 import pytest
 
+from tests.support.key_routes import request_for, serving_function, state_changing_routes
+
 from .support import LambdaContext, answer, event
 
 VERSIONS = ("v1", "v2")
@@ -38,7 +40,7 @@ def tenant(deployment):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_health(deployment, version):
-    status, headers, body = call("health", version, "GET", "/v1/health")
+    status, headers, body = call("health", version, "GET", "/v1/health", key=deployment.admin_key)
     assert status == 200, body
     assert body["checks"]["database"] == "ok" and body["details"]["storage"] == "postgres"
     assert headers["x-request-id"]
@@ -126,6 +128,44 @@ def test_auth_failures(deployment, tenant, version, group, method, path):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_a_read_key_reads_through_every_function_and_changes_nothing(deployment, version):
+    admin = deployment.admin_key
+    tenant_id = f"t-{secrets.token_hex(5)}"
+    status, _, writer = call("admin", version, "POST", "/v1/keys", key=admin, body={"tenant_id": tenant_id})
+    assert status == 201, writer
+    status, _, stored = call("memories", version, "POST", "/v1/memories", key=writer["api_key"],
+                             body={"content": "Orion ships on Friday"})  # fmt: skip
+    assert status == 201, stored
+    status, _, reader = call("admin", version, "POST", "/v1/keys", key=admin,
+                             body={"tenant_id": tenant_id, "scopes": ["read"]})  # fmt: skip
+    assert status == 201 and reader["scopes"] == ["read"], reader
+    key = reader["api_key"]
+    for group, method, path, body in (
+        ("recall", "POST", "/v1/recall", {"message": "Orion"}),
+        ("search", "POST", "/v1/search", {"query": "Orion"}),
+        ("memories", "GET", f"/v1/memories/{stored['id']}", None),
+        ("entities", "GET", "/v1/stats", None),
+        ("admin", "GET", "/v1/keys", None),
+    ):
+        status, _, answered = call(group, version, method, path, key=key, body=body)
+        assert status == 200, (path, answered)
+    as_tenant = {"X-Continuum-Tenant": tenant_id}
+    status, _, exported = call("admin", version, "GET", "/v1/export", key=admin, headers=as_tenant)
+    assert status == 200
+    for route in state_changing_routes():
+        request = request_for(route, tenant_id, stored["id"], writer["id"], exported)
+        status, _, refused = call(
+            serving_function(route), version, request["method"], request["url"], key=key,
+            body=request.get("json"), raw_body=request.get("content"), headers=request.get("headers", {}),
+        )  # fmt: skip
+        assert status == 403 and refused["error"]["code"] == "forbidden", (route, status, refused)
+    status, _, stats = call("entities", version, "GET", "/v1/stats", key=key)
+    assert status == 200 and stats["memories"] == 1 and stats["messages"] == 0, stats
+    status, _, keys = call("admin", version, "GET", "/v1/keys", key=admin, query={"tenant_id": tenant_id})
+    assert status == 200 and [k["status"] for k in keys["keys"]] == ["active", "active"], keys
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_tenant_key_cannot_use_admin_routes(deployment, tenant, version):
     status, _, body = call("admin", version, "GET", "/v1/tenants", key=tenant[1])
     assert status == 403 and body["error"]["code"] == "forbidden"
@@ -195,7 +235,9 @@ def test_tracing_wraps_the_handler_when_enabled(deployment):
     from continuum.aws.handler import LambdaHandler
 
     handler = LambdaHandler("health", environ={**deployment.env, "CONTINUUM_TRACING": "true"})
-    status, _, body = answer(handler(event("v2", "GET", "/v1/health"), LambdaContext("continuum-test-health")))
+    admin = {"x-api-key": deployment.admin_key}
+    response = handler(event("v2", "GET", "/v1/health", headers=admin), LambdaContext("continuum-test-health"))
+    status, _, body = answer(response)
     assert status == 200 and body["checks"]["database"] == "ok"
 
 

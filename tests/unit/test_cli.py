@@ -110,6 +110,40 @@ def test_remote_mode_talks_http(run, tmp_path):
         assert "Vega" in run("search", "Vega", "--api-key", key, env=env).stdout
         denied = run("stats", "--api-key", "ck_wrong", env=env, check=False)
         assert denied.returncode == 1 and "401" in denied.stderr
+        admin = ["--api-key", server.admin_key]
+        reader = json.loads(run("keys", "create", "--tenant", tenant_id, "--scope", "read", "--json", *admin,
+                                env=env).stdout)  # fmt: skip
+        assert reader["scopes"] == ["read"]
+        refused = run("learn", "--user", "a read key tries to write", "--api-key", reader["api_key"], env=env,
+                      check=False)  # fmt: skip
+        assert refused.returncode == 1 and "403" in refused.stderr
+        listed = json.loads(run("keys", "list", "--tenant", tenant_id, "--json", *admin, env=env).stdout)
+        assert [k["scopes"] for k in listed] == [["read", "write"], ["read"]]
+        run("keys", "revoke", reader["id"], "--tenant", tenant_id, *admin, env=env)
+        listed = json.loads(run("keys", "list", "--tenant", tenant_id, "--json", *admin, env=env).stdout)
+        assert listed[1]["status"] == "revoked" and reader["api_key"] not in json.dumps(listed)
     finally:
         server.stop()
     assert not os.path.exists(tmp_path / "data")  # remote mode never touched a local database
+
+
+def test_keys_with_scopes_expiry_listing_and_revocation(run):
+    created = json.loads(run("keys", "create", "--tenant", "acme", "--scope", "read", "--expires", "2h",
+                             "--name", "dashboard", "--json").stdout)  # fmt: skip
+    assert created["api_key"].startswith("ck_") and created["scopes"] == ["read"] and created["expires_at"]
+    plain = run("keys", "create", "--tenant", "acme", "--expires", "2031-01-01T00:00:00Z")
+    assert plain.stdout.strip().startswith("ck_") and "not shown again" in plain.stderr
+    listed = json.loads(run("keys", "list", "--tenant", "acme", "--json").stdout)
+    assert [(k["name"], k["scopes"], k["status"]) for k in listed] == [
+        ("dashboard", ["read"], "active"), (None, ["read", "write"], "active"),
+    ]  # fmt: skip
+    assert created["api_key"] not in json.dumps(listed) and "api_key" not in listed[0]
+    assert "revoked key" in run("keys", "revoke", created["id"], "--tenant", "acme").stdout
+    assert "revoked" in run("keys", "list", "--tenant", "acme").stdout.splitlines()[0]
+    missing = run("keys", "revoke", created["id"], "--tenant", "elsewhere", check=False)
+    assert missing.returncode == 1 and "no key" in missing.stderr and "Traceback" not in missing.stderr
+    for bad in ("soon", "2031-01-01T00:00:00"):
+        result = run("keys", "create", "--tenant", "acme", "--expires", bad, check=False)
+        assert result.returncode == 2 and "--expires" in result.stderr
+    past = run("keys", "create", "--tenant", "acme", "--expires", "2020-01-01T00:00:00Z", check=False)
+    assert past.returncode == 1 and "future" in past.stderr

@@ -137,3 +137,37 @@ def readme_table() -> str:
 def test_functions_readme_lists_every_function_with_its_routes():
     expected = readme_table()
     assert expected in (REPO / "functions" / "README.md").read_text(), f"functions/README.md table:\n{expected}"
+
+
+def test_every_route_has_the_scope_its_kind_needs():
+    for group in manifest.GROUPS:
+        assert set(group.queries) <= set(group.unkeyed), f"{group.name}: a query is an unkeyed POST"
+        for method, path in declared_routes(group):
+            scope = manifest.required_scope(method, path)
+            if (method, path) in group.admin:
+                assert scope == "admin"
+            elif method in MUTATING and (method, path) not in group.queries:
+                assert scope == "write", f"{method} {path} changes state: a read key must not reach it"
+            else:
+                assert scope == "read", f"{method} {path}"
+    assert manifest.required_scope("POST", "/v1/recall") == "read"
+    assert manifest.required_scope("POST", "/v1/not-in-the-manifest") == "write"  # closed by default
+
+
+def test_every_route_that_needs_a_scope_asks_who_the_caller_is(tmp_path):
+    """Scopes are enforced in `get_principal`: a route needing more than `read` without
+    that dependency would let any caller through."""
+    from continuum.api.deps import get_principal
+
+    def calls(dependant) -> set:  # type: ignore[no-untyped-def]
+        found = {dependant.call}
+        for sub in dependant.dependencies:
+            found |= calls(sub)
+        return found
+
+    settings = load_settings({"CONTINUUM_DB_PATH": str(tmp_path / "m.db")}, read_files=False)
+    app = create_app(assemble(local_server(), settings))
+    for route in app.routes:
+        for method in getattr(route, "methods", None) or ():
+            if manifest.required_scope(method, route.path) != "read":
+                assert get_principal in calls(route.dependant), f"{method} {route.path}"

@@ -85,7 +85,7 @@ async def test_the_app_serves_over_d1_and_is_built_once(d1):
     assert isinstance(app, worker.WorkerApp)
     assert worker.worker_app(env) is app
     async with client_for(worker.asgi_app(env)) as client:
-        assert (await client.get("/v1/health")).json()["checks"]["database"] == "ok"
+        assert (await client.get("/v1/health", headers={"X-API-Key": ADMIN})).json()["checks"]["database"] == "ok"
         created = await client.post("/v1/keys", json={"tenant_id": "acme"}, headers={"X-API-Key": ADMIN})
         key = {"X-API-Key": created.json()["api_key"]}
         learned = await client.post(

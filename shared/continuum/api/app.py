@@ -18,9 +18,11 @@ from fastapi import FastAPI
 from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 from continuum import __version__
+from continuum.api import openapi
 from continuum.api.errors import install_error_handlers
-from continuum.api.manifest import ROUTERS
+from continuum.api.manifest import ROUTERS, WRITE_ROUTES
 from continuum.api.middleware import RequestMiddleware
+from continuum.api.routes import allow_methods
 from continuum.services import Services
 
 if TYPE_CHECKING:
@@ -111,6 +113,8 @@ def create_app(assembly: AppAssembly, *, routers: Iterable[str] | None = None) -
         if name not in ROUTERS:
             raise ValueError(f"unknown router group {name!r}; known: {', '.join(ROUTERS)}")
         importlib.import_module(ROUTERS[name]).router.mount(app)
+    allow_methods(app)
+    openapi.install(app, settings, write_routes=WRITE_ROUTES if assembly.idempotency is not None else None)
     install_error_handlers(app)
     if assembly.idempotency is not None:
         from continuum.api.idempotency import IdempotencyMiddleware
@@ -122,7 +126,7 @@ def create_app(assembly: AppAssembly, *, routers: Iterable[str] | None = None) -
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID", "X-Continuum-Tenant"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )

@@ -1,4 +1,6 @@
-"""Request dependencies: the services, and who the caller is."""
+"""Request dependencies: the services, who the caller is, and whether the caller's scopes
+allow the route (the route manifest says which scope each route needs; every runtime
+mounts the same routers, so every runtime enforces the same rule)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from continuum.core.auth import Principal, credential_from_headers, require_admin
+from continuum.api.manifest import required_scope
+from continuum.core.auth import Principal, credential_from_headers, require_admin, require_scope
 from continuum.observability.logging import tenant_id_var
 from continuum.services import Services
 
@@ -18,7 +21,13 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def route_scope(request: Request) -> str:
+    """The scope the matched route needs (by its declared path, the manifest's key)."""
+    return required_scope(request.method, getattr(request.scope.get("route"), "path", ""))
+
+
 async def get_principal(
+    request: Request,
     services: ServicesDep,
     x_api_key: Annotated[str | None, Header(description="API key")] = None,
     authorization: Annotated[str | None, Header(description="Bearer <API key or JWT>")] = None,
@@ -29,6 +38,7 @@ async def get_principal(
     tenant_id_var.set(principal.tenant_id)
     if not principal.is_admin:
         await services.rate_limiter.check(principal.tenant_id)
+    require_scope(principal, route_scope(request))
     return principal
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+INTERNAL_ERROR = "internal error; the request id in X-Request-ID identifies it"
+
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
@@ -18,8 +20,8 @@ def error_body(code: str, message: str, details: list[dict[str, Any]] | None = N
     return {"error": error}
 
 
-def error_json(code: str, message: str) -> bytes:
-    return json.dumps(error_body(code, message)).encode()
+def error_json(code: str, message: str, details: list[dict[str, Any]] | None = None) -> bytes:
+    return json.dumps(error_body(code, message, details), separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def error_headers(body: bytes, retry_after: int | None = None) -> list[tuple[bytes, bytes]]:

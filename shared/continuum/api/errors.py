@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from continuum.api.envelope import error_body
+from continuum.api.envelope import INTERNAL_ERROR, error_body
 from continuum.errors import ContinuumError
 
 log = logging.getLogger("continuum.api")
@@ -70,15 +70,22 @@ def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = f"no route {request.method} {request.url.path}"
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        # FastAPI's JSON parse of the body ran out of stack (api/middleware.py refuses
+        # such bodies first; this names the problem should one get past it).
+        code, message = "invalid_json", "request body is not valid JSON: nested too deeply"
     response = error_response(exc.status_code, code, message)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
 
 
-def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
-    return error_response(500, "internal_error", "internal error; the request id in X-Request-ID identifies it")
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Only what escapes api/middleware.py's RequestMiddleware (which answers and logs
+    the route's unhandled errors itself) reaches here; `exc_info=exc` because this
+    handler runs outside the `except` block that caught it."""
+    log.error("unhandled error", exc_info=exc, extra={"method": request.method, "path": request.url.path})
+    return error_response(500, "internal_error", INTERNAL_ERROR)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -106,6 +106,8 @@ class IdempotencyMiddleware:
             )
         except ContinuumError:
             return None
+        if not principal.allows("write"):  # the route refuses it (403); a stored answer must not be replayed to it
+            return None
         tenant_id_var.set(principal.tenant_id)
         return principal.tenant_id
 

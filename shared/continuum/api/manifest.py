@@ -1,8 +1,10 @@
 """The route manifest: one line per route group says where its routes live, which of its
-routes change state (and how Idempotency-Key treats them), and which Lambda function serves it.
+routes change state (and how Idempotency-Key treats them), which scope each route needs, and
+which Lambda function serves it.
 
 Derived from this table: the app's router groups (`ROUTERS`), the routes under
-Idempotency-Key (`WRITE_ROUTES`) and the Lambda functions' groups (`LAMBDA_FUNCTIONS`).
+Idempotency-Key (`WRITE_ROUTES`), the scope every route needs (`required_scope`, enforced
+for every runtime by `api/deps.py`) and the Lambda functions' groups (`LAMBDA_FUNCTIONS`).
 `serverless.yml`, `functions/*.py` and `functions/README.md` cannot be generated at deploy
 time; tests/unit/test_manifest.py checks them, and the routers' real routes, against it.
 Adding a route is its router declaration plus, when it is a new group or changes state,
@@ -28,12 +30,15 @@ class RouteGroup(NamedTuple):  # a NamedTuple: cheaper to define than a dataclas
     `unkeyed`: the group's other POST/PATCH/DELETE routes, deliberately left unguarded (reads
     sent as POST, or changes that are idempotent by nature). Every POST/PATCH/DELETE route of
     the group is in exactly one of the two. `function`: the Lambda function serving the group
-    (None: not deployed on Lambda)."""
+    (None: not deployed on Lambda). `queries`: the unkeyed routes that only read (POST for
+    a body), which the `read` scope allows. `admin`: routes for the admin key alone."""
 
     name: str
     function: str | None
     writes: tuple[Route, ...] = ()
     unkeyed: tuple[Route, ...] = ()
+    queries: tuple[Route, ...] = ()
+    admin: tuple[Route, ...] = ()
 
     @property
     def module(self) -> str:
@@ -43,16 +48,20 @@ class RouteGroup(NamedTuple):  # a NamedTuple: cheaper to define than a dataclas
 GROUPS: tuple[RouteGroup, ...] = (
     RouteGroup("health", function="health"),
     RouteGroup("learn", function="learn", writes=_routes("POST /v1/learn")),
-    RouteGroup("recall", function="recall", unkeyed=_routes("POST /v1/recall")),
+    RouteGroup("recall", function="recall", unkeyed=_routes("POST /v1/recall"), queries=_routes("POST /v1/recall")),
     RouteGroup("turn", function="turn", writes=_routes("POST /v1/turn")),
     RouteGroup(
         "memories", function="memories",
         writes=_routes("POST /v1/memories", "POST /v1/memories/batch"),
         unkeyed=_routes("PATCH /v1/memories/{memory_id}", "DELETE /v1/memories/{memory_id}"),
     ),
-    RouteGroup("search", function="search", unkeyed=_routes("POST /v1/search")),
+    RouteGroup("search", function="search", unkeyed=_routes("POST /v1/search"), queries=_routes("POST /v1/search")),
     RouteGroup("entities", function="entities"),  # also serves /v1/stats
-    RouteGroup("admin", function="admin", unkeyed=_routes("POST /v1/keys", "DELETE /v1/tenants/{tenant_id}")),
+    RouteGroup(
+        "admin", function="admin",
+        unkeyed=_routes("POST /v1/keys", "DELETE /v1/keys/{key_id}", "DELETE /v1/tenants/{tenant_id}"),
+        admin=_routes("POST /v1/keys", "DELETE /v1/keys/{key_id}", "GET /v1/tenants", "DELETE /v1/tenants/{tenant_id}"),
+    ),  # GET /v1/keys: any key lists its own tenant's keys (`read`); the admin key any tenant's
     RouteGroup("portability", function="admin", unkeyed=_routes("POST /v1/import")),
     RouteGroup("metrics", function=None),  # Prometheus scrape: long-running servers only
 )
@@ -62,6 +71,32 @@ LAMBDA_TASKS: tuple[str, ...] = ("migrate",)
 
 ROUTERS: dict[str, str] = {group.name: group.module for group in GROUPS}
 WRITE_ROUTES: frozenset[Route] = frozenset(route for group in GROUPS for route in group.writes)
+
+# Scopes: `read` < `write` < `admin` (the admin key). Every route not named here needs
+# `read` when its method only reads (GET, HEAD, OPTIONS) and `write` otherwise, so a
+# state-changing route nobody classified is closed to `read` keys by default.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _scopes() -> dict[Route, str]:
+    scopes: dict[Route, str] = {}
+    for group in GROUPS:
+        for route in (*group.writes, *group.unkeyed):
+            scopes[route] = "read" if route in group.queries else "write"
+        for route in group.admin:
+            scopes[route] = "admin"
+    return scopes
+
+
+ROUTE_SCOPES: dict[Route, str] = _scopes()
+
+
+def required_scope(method: str, path: str) -> str:
+    """The scope a caller needs for `method path` (`path` as the route declares it)."""
+    scope = ROUTE_SCOPES.get((method, path))
+    if scope is not None:
+        return scope
+    return "read" if method in READ_METHODS else "write"
 
 
 def _lambda_functions() -> dict[str, tuple[str, ...]]:

@@ -7,113 +7,28 @@ Commands work directly on the configured database (SQLite file or POSTGRES_URL).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from continuum import __version__
-from continuum.settings import Settings, SettingsError, load_settings
-
-T = TypeVar("T")
-
-
-def _settings(**overrides: Any) -> Settings:
-    try:
-        settings = load_settings()
-        return settings.with_overrides(**overrides) if overrides else settings
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn product errors into one red line and a non-zero exit, never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from continuum.errors import ContinuumError
-
-        try:
-            return func(*args, **kwargs)
-        except ContinuumError as exc:
-            raise click.ClickException(exc.message) from None
-        except (FileNotFoundError, PermissionError, ValueError) as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper
-
-
-async def _with_services(settings: Settings, action: Callable[[Any], Awaitable[T]], *, migrate: bool = True) -> T:
-    from continuum.runtime import build_services
-
-    services = build_services(settings)
-    try:
-        await services.storage.connect()
-        if migrate:
-            await services.storage.migrate()
-        return await action(services)
-    finally:
-        await services.close()
-
-
-def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
-    if as_json:
-        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
-    else:
-        click.echo(text(data))
-
-
-class _Remote:
-    def __init__(self, url: str, api_key: str | None, tenant: str | None) -> None:
-        import httpx
-
-        headers = {"X-API-Key": api_key} if api_key else {}
-        if tenant:
-            headers["X-Continuum-Tenant"] = tenant
-        self.client = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=30)
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        import httpx
-
-        try:
-            response = self.client.request(method, path, json=body)
-        except httpx.HTTPError as exc:
-            raise click.ClickException(f"cannot reach {self.client.base_url}: {exc}") from None
-        data = response.json()
-        if response.status_code >= 400:
-            error = data.get("error", {}) if isinstance(data, dict) else {}
-            raise click.ClickException(f"{response.status_code} {error.get('code')}: {error.get('message')}")
-        return data
-
-
-remote_options = [
-    click.option("--url", envvar="CONTINUUM_URL", help="Talk to a running server instead of the database."),
-    click.option("--api-key", envvar="CONTINUUM_API_KEY", help="Key for --url (X-API-Key)."),
-]
-tenant_option = click.option(
-    "--tenant", envvar="CONTINUUM_TENANT", default="default", show_default=True, help="Tenant to act on."
+from continuum.cli.common import (
+    Remote,
+    add_options,
+    cli_settings,
+    emit,
+    fail_cleanly,
+    json_option,
+    remote_options,
+    run_async,
+    tenant_option,
+    with_services,
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
-def _add(options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
-    def decorate(func: Any) -> Any:
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return decorate
+from continuum.cli.keys import keys
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -125,7 +40,7 @@ def cli() -> None:
 @cli.command()
 @click.option("--db-path", type=click.Path(dir_okay=False), help="SQLite file to create.")
 @click.option("--use-postgres", is_flag=True, help="Initialise the PostgreSQL at POSTGRES_URL instead.")
-@_fail_cleanly
+@fail_cleanly
 def init(db_path: str | None, use_postgres: bool) -> None:
     """Create the database and apply every migration."""
     if db_path and use_postgres:
@@ -135,29 +50,29 @@ def init(db_path: str | None, use_postgres: bool) -> None:
         overrides.update(db_path=db_path, storage="sqlite")
     if use_postgres:
         overrides["storage"] = "postgres"
-    settings = _settings(**overrides)
+    settings = cli_settings(**overrides)
 
     async def action(services: Any) -> list[str]:
         return await services.storage.migrate()
 
-    applied = _run(_with_services(settings, action, migrate=False))
+    applied = run_async(with_services(settings, action, migrate=False))
     where = "PostgreSQL" if settings.storage_backend == "postgres" else Path(settings.db_path).resolve()
     click.echo(f"initialised {where}: " + (f"applied {', '.join(applied)}" if applied else "already up to date"))
 
 
 @cli.command()
 @click.option("--status", is_flag=True, help="Only list pending migrations.")
-@_fail_cleanly
+@fail_cleanly
 def migrate(status: bool) -> None:
     """Apply pending schema migrations."""
-    settings = _settings()
+    settings = cli_settings()
 
     async def action(services: Any) -> list[str]:
         if status:
             return await services.storage.pending_migrations()
         return await services.storage.migrate()
 
-    versions = _run(_with_services(settings, action, migrate=False))
+    versions = run_async(with_services(settings, action, migrate=False))
     if status:
         click.echo("pending: " + (", ".join(versions) if versions else "none"))
     else:
@@ -173,7 +88,7 @@ def serve(host: str, port: int | None, reload: bool, workers: int) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    settings = _settings()
+    settings = cli_settings()
     port = port or settings.api_port
     if reload and workers > 1:
         raise click.UsageError("--reload works with one worker only")
@@ -197,9 +112,9 @@ def serve(host: str, port: int | None, reload: bool, workers: int) -> None:
 @click.option("--instance", "instance_id")
 @click.option("--session", "session_id")
 @tenant_option
-@_add(remote_options)
+@add_options(remote_options)
 @json_option
-@_fail_cleanly
+@fail_cleanly
 def learn(user_message: str, ai_response: str, instance_id: str | None, session_id: str | None,
           tenant: str, url: str | None, api_key: str | None, as_json: bool) -> None:  # fmt: skip
     """Learn one conversation turn."""
@@ -209,7 +124,7 @@ def learn(user_message: str, ai_response: str, instance_id: str | None, session_
     body = {"user_message": user_message, "ai_response": ai_response, "instance_id": instance_id,
             "session_id": session_id}  # fmt: skip
     data = _post_or_run("/v1/learn", (LearnRequest, LearnInput, LearnResponse), body, tenant, url, api_key)
-    _emit(data, as_json, lambda d: (
+    emit(data, as_json, lambda d: (
         f"learned: {len(d['memory_ids'])} memories, {d['concepts_extracted']} concepts, "
         f"{d['decisions_detected']} decisions, {d['links_created']} new links"
     ))  # fmt: skip
@@ -222,7 +137,7 @@ def _post_or_run(path: str, shapes: tuple[Any, Any, Any], body: dict[str, Any], 
     schema (the same checks as the server), the engine's input model, the response schema
     (the same JSON as the server)."""
     if url:
-        return _Remote(url, api_key, tenant if tenant != "default" else None).call("POST", path, body)
+        return Remote(url, api_key, tenant if tenant != "default" else None).call("POST", path, body)
     request_schema, input_model, response_schema = shapes
     given = {k: v for k, v in body.items() if v is not None}
     _check(request_schema, given)
@@ -234,7 +149,7 @@ def _post_or_run(path: str, shapes: tuple[Any, Any, Any], body: dict[str, Any], 
         result = await getattr(services.engine, operation)(tenant, input_model(**given))
         return respond(response_schema, result).model_dump(mode="json")
 
-    return _run(_with_services(_settings(), action))
+    return run_async(with_services(cli_settings(), action))
 
 
 def _check(schema: Any, body: dict[str, Any]) -> None:
@@ -254,9 +169,9 @@ def _check(schema: Any, body: dict[str, Any]) -> None:
 @click.option("--instance", "instance_id")
 @click.option("--session", "session_id")
 @tenant_option
-@_add(remote_options)
+@add_options(remote_options)
 @json_option
-@_fail_cleanly
+@fail_cleanly
 def recall(message: str, limit: int, instance_id: str | None, session_id: str | None, tenant: str,
            url: str | None, api_key: str | None, as_json: bool) -> None:  # fmt: skip
     """Print the context block (or JSON) recalled for MESSAGE."""
@@ -265,7 +180,7 @@ def recall(message: str, limit: int, instance_id: str | None, session_id: str | 
 
     body = {"message": message, "limit": limit, "instance_id": instance_id, "session_id": session_id}
     data = _post_or_run("/v1/recall", (RecallRequest, RecallQuery, RecallResponse), body, tenant, url, api_key)
-    _emit(data, as_json, lambda d: d["context"] or "(nothing relevant remembered yet)")
+    emit(data, as_json, lambda d: d["context"] or "(nothing relevant remembered yet)")
 
 
 @cli.command()
@@ -273,9 +188,9 @@ def recall(message: str, limit: int, instance_id: str | None, session_id: str | 
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid", show_default=True)
 @tenant_option
-@_add(remote_options)
+@add_options(remote_options)
 @json_option
-@_fail_cleanly
+@fail_cleanly
 def search(query: str, limit: int, mode: str, tenant: str, url: str | None, api_key: str | None,
            as_json: bool) -> None:  # fmt: skip
     """Search memories."""
@@ -284,37 +199,37 @@ def search(query: str, limit: int, mode: str, tenant: str, url: str | None, api_
 
     body = {"query": query, "limit": limit, "mode": mode}
     data = _post_or_run("/v1/search", (SearchRequest, SearchQuery, SearchResponse), body, tenant, url, api_key)
-    _emit(data, as_json, lambda d: "\n".join(
+    emit(data, as_json, lambda d: "\n".join(
         f"{r['score']:.3f}  {r['id']}  {r['content'][:100]}" for r in d["results"]
     ) or "(no results)")  # fmt: skip
 
 
 @cli.command()
 @tenant_option
-@_add(remote_options)
+@add_options(remote_options)
 @json_option
-@_fail_cleanly
+@fail_cleanly
 def stats(tenant: str, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Counts of memories, messages, concepts, links and decisions."""
     if url:
-        data = _Remote(url, api_key, tenant if tenant != "default" else None).call("GET", "/v1/stats")
+        data = Remote(url, api_key, tenant if tenant != "default" else None).call("GET", "/v1/stats")
     else:
 
         async def action(services: Any) -> Any:
             return asdict(await services.engine.stats(tenant))
 
-        data = _run(_with_services(_settings(), action))
-    _emit(data, as_json, lambda d: "\n".join(f"{k:>16}: {v}" for k, v in d.items()))
+        data = run_async(with_services(cli_settings(), action))
+    emit(data, as_json, lambda d: "\n".join(f"{k:>16}: {v}" for k, v in d.items()))
 
 
 @cli.command("export")
 @tenant_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
               help="JSONL file to write ('-' for standard output).")  # fmt: skip
-@_fail_cleanly
+@fail_cleanly
 def export_(tenant: str, output: str) -> None:
     """Export a tenant as JSON Lines."""
-    settings = _settings()
+    settings = cli_settings()
 
     async def action(services: Any) -> int:
         counts = await services.storage.counts(tenant)
@@ -333,17 +248,17 @@ def export_(tenant: str, output: str) -> None:
                 stream.close()
         return written
 
-    written = _run(_with_services(settings, action))
+    written = run_async(with_services(settings, action))
     click.echo(f"exported {written} records of tenant {tenant} to {output}", err=True)
 
 
 @cli.command("import")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @tenant_option
-@_fail_cleanly
+@fail_cleanly
 def import_(source: str, tenant: str) -> None:
     """Import a JSONL export into a tenant (validated in full before writing)."""
-    settings = _settings()
+    settings = cli_settings()
     from continuum.core.portability import PAGE
     from continuum.export_format import parse_import
 
@@ -365,18 +280,18 @@ def import_(source: str, tenant: str) -> None:
                 bar.update(len(chunk))
         return imported, skipped
 
-    imported, skipped = _run(_with_services(settings, action))
+    imported, skipped = run_async(with_services(settings, action))
     click.echo(f"imported into {tenant}: {imported or 'nothing'}; skipped (already present): {skipped or 'none'}")
 
 
 @cli.command()
 @click.argument("destination")
-@_fail_cleanly
+@fail_cleanly
 def backup(destination: str) -> None:
     """Consistent online copy of the SQLite database to DESTINATION (a file or s3://bucket/prefix)."""
     import tempfile
 
-    settings = _settings()
+    settings = cli_settings()
     to_s3 = destination.startswith("s3://")
     staging = tempfile.mkdtemp(prefix="continuum-backup-") if to_s3 else ""
     target = os.path.join(staging, "backup.db") if to_s3 else destination
@@ -389,7 +304,7 @@ def backup(destination: str) -> None:
         await services.storage.backup(target)
 
     try:
-        _run(_with_services(settings, action))
+        run_async(with_services(settings, action))
         if to_s3:
             from continuum.aws.s3 import upload_backup
 
@@ -405,13 +320,13 @@ def backup(destination: str) -> None:
 @cli.command()
 @click.argument("source")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@_fail_cleanly
+@fail_cleanly
 def restore(source: str, yes: bool) -> None:
     """Replace the SQLite database with the backup at SOURCE (a file, s3://bucket/key, or
     s3://bucket/prefix for the newest backup under it)."""
     import tempfile
 
-    settings = _settings()
+    settings = cli_settings()
     if not yes:
         click.confirm(f"replace {settings.db_path} with {source}?", abort=True)
     from_s3 = source.startswith("s3://")
@@ -429,37 +344,13 @@ def restore(source: str, yes: bool) -> None:
             from continuum.aws.s3 import download_backup
 
             source = download_backup(source, local)
-        _run(_with_services(settings, action, migrate=False))
+        run_async(with_services(settings, action, migrate=False))
     finally:
         if from_s3:
             import shutil
 
             shutil.rmtree(staging, ignore_errors=True)
     click.echo(f"restored {settings.db_path} from {source}")
-
-
-@cli.group()
-def keys() -> None:
-    """Manage tenant API keys."""
-
-
-@keys.command("create")
-@click.option("--tenant", required=True, help="Tenant the key belongs to.")
-@click.option("--name", help="A label for the key.")
-@_fail_cleanly
-def keys_create(tenant: str, name: str | None) -> None:
-    """Create a tenant key (printed once; only its hash is stored)."""
-    from continuum.schemas import is_valid_tenant_id
-
-    if not is_valid_tenant_id(tenant):
-        raise click.BadParameter("letters, digits, '.', '_' or '-', at most 64", param_hint="--tenant")
-
-    async def action(services: Any) -> Any:
-        return await services.admin.create_key(tenant, name)
-
-    created = _run(_with_services(_settings(), action))
-    click.echo(created.api_key)
-    click.echo(f"key for tenant {created.tenant_id}: store it now, it is not shown again", err=True)
 
 
 @cli.command()
@@ -475,6 +366,9 @@ def doctor() -> None:
         failed |= not ok
         click.echo(f"{mark} {name.ljust(width)}  {detail}")
     sys.exit(1 if failed else 0)
+
+
+cli.add_command(keys)
 
 
 def main() -> None:

@@ -1,20 +1,38 @@
-"""Who is calling: the admin key, a tenant API key (stored hashed), or a JWT."""
+"""Who is calling: the admin key, a tenant API key (stored hashed), or a JWT; and what the
+caller may do (scopes: `read`, `write`; `admin` is the admin key's alone).
+
+A key lookup is cached under the `_keys` generation, which every key change (create,
+revoke, tenant erasure) bumps, so a revoked key is refused by every instance that shares
+the cache on its next request; expiry is checked against the clock on every request, so
+an expired key is refused at once, cached or not.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
+from continuum.clock import Clock, SystemClock, from_iso, to_iso
 from continuum.core.caching import ResultCache
 from continuum.errors import Forbidden, Unauthorized
 from continuum.ids import is_valid_tenant_id
+from continuum.models import KEY_SCOPES, ApiKeyRecord
 from continuum.ports import Storage
+
+log = logging.getLogger("continuum.auth")
 
 KEY_PREFIX = "ck_"
 DEFAULT_TENANT = "default"
 KEYS_SCOPE = "_keys"  # cache generation shared by every key lookup
+READ, WRITE, ADMIN = "read", "write", "admin"
+TOUCH_EVERY = timedelta(minutes=1)  # a key's last-used time is written at most this often
+_TOUCHED_MAX = 10_000  # keys whose last touch this instance remembers
 
 
 def generate_api_key() -> str:
@@ -26,11 +44,26 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def normalize_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    """Known scopes in canonical order, `write` bringing `read` along."""
+    wanted = set(scopes)
+    if WRITE in wanted:
+        wanted.add(READ)
+    return tuple(scope for scope in KEY_SCOPES if scope in wanted)
+
+
 @dataclass(frozen=True)
 class Principal:
     tenant_id: str
     is_admin: bool
     method: str  # "admin-key" | "api-key" | "jwt" | "anonymous"
+    scopes: tuple[str, ...] = KEY_SCOPES
+    key_id: str | None = None  # the API key's public id
+
+    def allows(self, scope: str) -> bool:
+        if self.is_admin:
+            return True
+        return scope != ADMIN and scope in self.scopes
 
 
 def credential_from_headers(x_api_key: str | None, authorization: str | None) -> str | None:
@@ -54,10 +87,12 @@ class AuthConfig:
 
 
 class Authenticator:
-    def __init__(self, config: AuthConfig, storage: Storage, cache: ResultCache) -> None:
+    def __init__(self, config: AuthConfig, storage: Storage, cache: ResultCache, clock: Clock | None = None) -> None:
         self.config = config
         self.storage = storage
         self.cache = cache
+        self.clock = clock or SystemClock()
+        self._touched: dict[str, datetime] = {}  # key hash -> when this instance last stamped it
 
     def _is_admin_key(self, credential: str) -> bool:
         admin = self.config.admin_key
@@ -77,25 +112,53 @@ class Authenticator:
                 raise Unauthorized("X-Continuum-Tenant is not a valid tenant id")
             return Principal(tenant, is_admin=True, method="admin-key")
         if credential.count(".") == 2 and self.config.jwt_secret:
-            return Principal(self._tenant_from_jwt(credential), is_admin=False, method="jwt")
-        tenant = await self._tenant_for_key(credential)
-        if tenant is None:
-            raise Unauthorized("invalid API key")
-        return Principal(tenant, is_admin=False, method="api-key")
+            return self._principal_from_jwt(credential)
+        return await self._principal_for_key(credential)
 
-    async def _tenant_for_key(self, key: str) -> str | None:
+    async def _principal_for_key(self, key: str) -> Principal:
         if not key.startswith(KEY_PREFIX) or len(key) > 200:
-            return None
+            raise Unauthorized("invalid API key")
         digest = hash_api_key(key)
-        cached = await self.cache.lookup(KEYS_SCOPE, "key", digest)
-        if cached.value is not None:
-            return cached.value or None
-        record = await self.storage.find_api_key(digest)
-        tenant = record.tenant_id if record is not None else None
-        await self.cache.store(cached, tenant or "")
-        return tenant
+        found = await self._key_facts(digest)
+        if found is None:
+            raise Unauthorized("invalid API key")
+        now = self.clock.now()
+        if found["revoked"]:
+            raise Unauthorized("API key revoked")
+        if found["expires_at"] is not None and now >= from_iso(found["expires_at"]):
+            raise Unauthorized("API key expired")
+        await self._touch(found["tenant_id"], digest, now)
+        return Principal(
+            found["tenant_id"], is_admin=False, method="api-key",
+            scopes=normalize_scopes(found["scopes"]), key_id=found["key_id"],
+        )  # fmt: skip
 
-    def _tenant_from_jwt(self, token: str) -> str:
+    async def _key_facts(self, digest: str) -> dict[str, Any] | None:
+        """What authentication needs to know of a key, from the cache or the database."""
+        cached = await self.cache.lookup(KEYS_SCOPE, "apikey", digest)
+        if isinstance(cached.value, dict):
+            return cached.value.get("key")
+        record = await self.storage.find_api_key(digest)
+        facts = None if record is None else _facts(record)
+        await self.cache.store(cached, {"key": facts})  # under the generation read before the database
+        return facts
+
+    async def _touch(self, tenant_id: str, digest: str, now: datetime) -> None:
+        """Record the key's use at most once per TOUCH_EVERY per instance (and the statement
+        writes the row only when its stamp is older than that): one small write per key per
+        minute, never one per request. A failure never fails the request."""
+        last = self._touched.get(digest)
+        if last is not None and now - last < TOUCH_EVERY:
+            return
+        if len(self._touched) >= _TOUCHED_MAX:
+            self._touched.clear()
+        self._touched[digest] = now
+        try:
+            await self.storage.touch_api_key(tenant_id, digest, now, every=TOUCH_EVERY)
+        except Exception as exc:  # last-used is advisory: the request goes on
+            log.warning("could not record an API key's last use", extra={"error": exc.__class__.__name__})
+
+    def _principal_from_jwt(self, token: str) -> Principal:
         import jwt  # PyJWT; imported here so key-only deployments never load it
 
         try:
@@ -113,7 +176,36 @@ class Authenticator:
         tenant = claims.get("tenant_id") or claims.get("tenant")
         if not isinstance(tenant, str) or not is_valid_tenant_id(tenant):
             raise Unauthorized("token has no valid tenant_id claim")
-        return tenant
+        return Principal(tenant, is_admin=False, method="jwt", scopes=_jwt_scopes(claims))
+
+
+def _facts(record: ApiKeyRecord) -> dict[str, Any]:
+    return {
+        "tenant_id": record.tenant_id,
+        "key_id": record.key_id,
+        "scopes": list(record.scopes),
+        "expires_at": None if record.expires_at is None else to_iso(record.expires_at),
+        "revoked": record.revoked_at is not None,
+    }
+
+
+def _jwt_scopes(claims: dict[str, Any]) -> tuple[str, ...]:
+    """A `scope` claim (space-separated, as OAuth 2 spells it) or a `scopes` list narrows a
+    token; without either a token may read and write, as before scopes existed."""
+    claim = claims.get("scope", claims.get("scopes"))
+    if claim is None:
+        return KEY_SCOPES
+    values = claim.split() if isinstance(claim, str) else claim if isinstance(claim, list) else []
+    return normalize_scopes(v for v in values if isinstance(v, str))
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    if principal.allows(scope):
+        return
+    if scope == ADMIN:
+        require_admin(principal)
+    held = ", ".join(principal.scopes) or "none"
+    raise Forbidden(f"this route needs a key with the '{scope}' scope; this key has: {held}")
 
 
 def require_admin(principal: Principal) -> None:

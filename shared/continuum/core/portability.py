@@ -8,6 +8,7 @@ the target deployment's analyser and encryption key. API keys are never exported
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
@@ -53,8 +54,22 @@ def _time(value: datetime | None) -> str | None:
     return to_iso(value) if value is not None else None
 
 
+def _json_numbers(value: Any) -> Any:
+    """Metadata with Infinity and NaN (stored on SQLite before the API refused them) as
+    null, which is how the API reads them back: every export line is JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_numbers(item) for item in value]
+    return value
+
+
 def _dump(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    if "metadata" in record:
+        record["metadata"] = _json_numbers(record["metadata"])
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 class Portability:

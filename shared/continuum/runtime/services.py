@@ -102,7 +102,7 @@ def build_services(
         cache=cache,
         engine=engine,
         admin=AdminService(storage, cache, engine, clock),
-        auth=Authenticator(AuthConfig(auth.require_api_key, auth.api_key, auth.jwt_secret), storage, cache),
+        auth=Authenticator(AuthConfig(auth.require_api_key, auth.api_key, auth.jwt_secret), storage, cache, clock),
         metrics=metrics,
         clock=clock,
         rate_limiter=RateLimiter(

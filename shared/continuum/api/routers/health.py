@@ -1,22 +1,38 @@
+"""`/v1/health`: what a load balancer needs for anyone, more for those who may know it.
+
+With API keys required, a caller without a valid credential gets only `status` (and 503
+when the database is down); a tenant key adds the `checks` (ok/down per dependency, no
+addresses, errors or versions); the admin key gets everything: version, uptime, backends,
+latencies, error messages and free disk. Without keys required every caller is trusted
+and gets everything. A refused credential is not an error here: health answers anyway.
+"""
+
 from __future__ import annotations
 
+import hmac
 import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from continuum import __version__
 from continuum.api.routes import RouteTable
+from continuum.core.auth import credential_from_headers
 from continuum.errors import ContinuumError
 from continuum.schemas import HealthResponse
+from continuum.services import Services
 from continuum.settings import Settings
 
 router = RouteTable(tags=["health"])
 
 LOW_DISK_BYTES = 100 * 1024 * 1024
+Audience = Literal["public", "tenant", "admin"]
+# Any credential or none: the document must not demand one.
+OPTIONAL_CREDENTIALS = {"security": [{"ApiKey": []}, {"Bearer": []}, {}]}
 
 
 def _disk_check(settings: Settings) -> tuple[str, dict[str, int]]:
@@ -30,29 +46,60 @@ def _disk_check(settings: Settings) -> tuple[str, dict[str, int]]:
     return ("ok" if free >= LOW_DISK_BYTES else "low"), {"free_bytes": free}
 
 
-def _respond(status: str, checks: dict[str, str], details: dict[str, object], started: float) -> JSONResponse:
-    body = HealthResponse(
-        status=status,
-        version=__version__,
-        uptime_seconds=round(time.monotonic() - started, 3),
-        checks=checks,
-        details=details,
-    )
+async def _audience(request: Request, settings: Settings, services: Services | None) -> Audience:
+    if not settings.require_api_key:
+        return "admin"
+    try:
+        credential = credential_from_headers(request.headers.get("x-api-key"), request.headers.get("authorization"))
+    except ContinuumError:
+        return "public"
+    if credential is None:
+        return "public"
+    if services is None:  # only the admin key can be recognised without the database
+        admin = settings.api_key
+        return "admin" if admin and hmac.compare_digest(credential.encode(), admin.encode()) else "public"
+    try:
+        principal = await services.auth.authenticate(credential)
+    except (ContinuumError, OSError):
+        return "public"
+    return "admin" if principal.is_admin else "tenant"
+
+
+def _respond(
+    audience: Audience, status: str, checks: dict[str, str], details: dict[str, object], started: float
+) -> JSONResponse:
+    body = HealthResponse(status=status)
+    if audience != "public":
+        body.checks = checks
+    if audience == "admin":
+        body.version = __version__
+        body.uptime_seconds = round(time.monotonic() - started, 3)
+        body.details = details
     headers = {"Retry-After": "5"} if status == "down" else None
-    return JSONResponse(body.model_dump(), status_code=503 if status == "down" else 200, headers=headers)
+    status_code = 503 if status == "down" else 200
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status_code, headers=headers)
 
 
-@router.get("/v1/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
+@router.get(
+    "/v1/health",
+    response_model=HealthResponse,
+    response_model_exclude_none=True,
+    responses={503: {"model": HealthResponse, "description": "The database is down", "headers": {
+        "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}}}},
+    openapi_extra=OPTIONAL_CREDENTIALS,
+)  # fmt: skip
 async def health(request: Request) -> JSONResponse:
     settings: Settings = request.app.state.settings
     try:
         services = await request.app.state.provider.get()
     except ContinuumError as exc:
         # The services could not even start (database unreachable at start-up).
+        audience = await _audience(request, settings, None)
         disk, disk_details = _disk_check(settings)
         details = {"storage": settings.storage_backend, "database_error": exc.message, **disk_details}
         checks = {"database": "down", "cache": "unknown", "disk_space": disk}
-        return _respond("down", checks, details, request.app.state.started)
+        return _respond(audience, "down", checks, details, request.app.state.started)
+    audience = await _audience(request, settings, services)
     details: dict[str, object] = {"storage": services.storage.name}
     started = time.perf_counter()
     try:
@@ -79,4 +126,4 @@ async def health(request: Request) -> JSONResponse:
         status = "degraded"
     else:
         status = "ok"
-    return _respond(status, checks, details, services.started)
+    return _respond(audience, status, checks, details, services.started)

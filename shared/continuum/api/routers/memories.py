@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query, Response
 
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.json_schema import CURSOR_PATTERN
 from continuum.api.mapping import memory_filters, memory_patch, new_memory, respond
+from continuum.api.openapi import error
 from continuum.api.routes import RouteTable
 from continuum.schemas import (
     Identifier,
@@ -18,12 +19,22 @@ from continuum.schemas import (
     MemoryStored,
     MemoryUpdate,
     SearchFilters,
+    Timestamp,
 )
 
 router = RouteTable(tags=["memories"])
 
 
-@router.post("/v1/memories", response_model=MemoryStored, status_code=201)
+
+@router.post(
+    "/v1/memories",
+    response_model=MemoryStored,
+    status_code=201,
+    responses={
+        200: {"model": MemoryStored, "description": "The same content is already stored in this scope: "
+              "`status` is `duplicate` and `id` the stored memory's"},
+    },
+)
 async def create_memory(
     body: MemoryCreate, principal: PrincipalDep, services: ServicesDep, response: Response
 ) -> MemoryStored:
@@ -48,12 +59,12 @@ async def list_memories(
     principal: PrincipalDep,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN, description="A page's `next_cursor`")] = None,
     instance_id: Annotated[Identifier | None, Query()] = None,
     session_id: Annotated[Identifier | None, Query()] = None,
     role: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Annotated[Timestamp | None, Query(description="RFC 3339 date-time")] = None,
+    until: Annotated[Timestamp | None, Query(description="RFC 3339 date-time")] = None,
 ) -> MemoryList:
     """Newest first; pass `next_cursor` back as `cursor` for the next page."""
     filters = SearchFilters(instance_id=instance_id, session_id=session_id, role=role, since=since, until=until)
@@ -66,7 +77,11 @@ async def get_memory(memory_id: str, principal: PrincipalDep, services: Services
     return respond(Memory, await services.engine.get_memory(principal.tenant_id, memory_id))
 
 
-@router.patch("/v1/memories/{memory_id}", response_model=Memory)
+@router.patch(
+    "/v1/memories/{memory_id}",
+    response_model=Memory,
+    responses={409: error("Another memory in the same scope already holds the new content")},
+)
 async def update_memory(memory_id: str, body: MemoryUpdate, principal: PrincipalDep, services: ServicesDep) -> Memory:
     """Change content, role, metadata (replaced whole) or expiry (null clears it)."""
     updated = await services.engine.update_memory(principal.tenant_id, memory_id, memory_patch(body))

@@ -9,7 +9,13 @@ from continuum.core.auth import require_admin
 router = RouteTable(tags=["metrics"])
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}
+    },
+)
 async def metrics(principal: PrincipalDep, services: ServicesDep) -> Response:
     """Prometheus text format. Needs the admin key when CONTINUUM_REQUIRE_API_KEY is on."""
     if services.settings.require_api_key:

@@ -14,7 +14,12 @@ from continuum.schemas import ImportResult
 router = RouteTable(tags=["export"])
 
 
-@router.get("/v1/export", response_class=StreamingResponse)
+@router.get(
+    "/v1/export",
+    response_class=StreamingResponse,
+    responses={200: {"description": "JSON Lines, a header line first",
+                     "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+)
 async def export(principal: PrincipalDep, services: ServicesDep) -> StreamingResponse:
     """The caller's tenant as JSON Lines (memories, messages, decisions, concepts, links)."""
 

@@ -39,12 +39,14 @@ def metadata_clause(metadata: dict[str, Any], column: str) -> tuple[list[str], l
             clauses.append(f"{column} -> %s = %s::jsonb")
             params += [key, "true" if value else "false"]
         elif isinstance(value, int | float):
-            # CASE fixes the evaluation order: the cast only ever sees numbers.
-            kind = "numeric" if isinstance(value, int) else "float8"
+            # CASE fixes the evaluation order: the cast only ever sees numbers. jsonb holds
+            # numbers as numeric, so compare as numeric: a cast to float8 overflows on a
+            # stored number beyond 1.8e308. A float travels as its shortest repr, which
+            # is exactly the text json.dumps stored for the same double.
             clauses.append(
-                f"CASE WHEN jsonb_typeof({column} -> %s) = 'number' THEN ({column} ->> %s)::{kind} END = %s::{kind}"
+                f"CASE WHEN jsonb_typeof({column} -> %s) = 'number' THEN ({column} ->> %s)::numeric END = %s::numeric"
             )
-            params += [key, key, value]
+            params += [key, key, value if isinstance(value, int) else repr(value)]
         elif isinstance(value, str):
             clauses.append(f"{column} -> %s = to_jsonb(%s::text)")
             params += [key, value]

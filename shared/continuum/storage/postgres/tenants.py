@@ -1,4 +1,4 @@
-"""Tenants, API keys, imports and the concept graph's links on PostgreSQL."""
+"""Tenants, imports and the concept graph's links on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
-from continuum.models import ApiKeyRecord, LinkRecord, TenantCounts
+from continuum.models import LinkRecord, TenantCounts
 from continuum.storage.postgres.dialect import POSTGRES
 from continuum.storage.postgres.runner import PostgresRunner, fetch
 from continuum.storage.sql import statements
@@ -45,9 +45,6 @@ class PostgresTenants:
             return counts
 
         return await self.runner.run(work, write=True)
-
-    async def create_api_key(self, record: ApiKeyRecord) -> None:
-        await self.runner.run_batch([statements.create_api_key(POSTGRES, record)])
 
     async def import_rows(self, tenant_id: str, kind: str, rows: Sequence[Any]) -> None:
         statement = statements.import_statement(POSTGRES, kind)

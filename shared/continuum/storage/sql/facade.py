@@ -8,7 +8,7 @@ only says which part answers which method of the port.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from continuum.models import (
@@ -27,6 +27,7 @@ from continuum.models import (
     TenantCounts,
     TenantRecord,
 )
+from continuum.storage.sql.keys import SqlKeys
 from continuum.storage.sql.reads import SqlReads, VectorQuery
 
 
@@ -41,7 +42,6 @@ class SchemaPart(Protocol):
 class TenantPart(Protocol):
     async def ensure_tenant(self, tenant_id: str, name: str | None, now: datetime) -> None: ...
     async def erase_tenant(self, tenant_id: str) -> TenantCounts: ...
-    async def create_api_key(self, record: ApiKeyRecord) -> None: ...
     async def import_rows(self, tenant_id: str, kind: str, rows: Sequence[Any]) -> None: ...
 
 
@@ -96,6 +96,7 @@ class SqlStorage:
         self._search = search
         self._vectors = vectors
         self._graph = graph
+        self._keys = SqlKeys(reads.db, reads.d)  # one SQL shape in every dialect
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -126,10 +127,19 @@ class SqlStorage:
         return await self._tenants.erase_tenant(tenant_id)
 
     async def create_api_key(self, record: ApiKeyRecord) -> None:
-        await self._tenants.create_api_key(record)
+        await self._keys.create_api_key(record)
 
     async def find_api_key(self, key_hash: str) -> ApiKeyRecord | None:
-        return await self._reads.find_api_key(key_hash)
+        return await self._keys.find_api_key(key_hash)
+
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKeyRecord]:
+        return await self._keys.list_api_keys(tenant_id)
+
+    async def revoke_api_key(self, tenant_id: str, key_id: str, now: datetime) -> ApiKeyRecord | None:
+        return await self._keys.revoke_api_key(tenant_id, key_id, now)
+
+    async def touch_api_key(self, tenant_id: str, key_hash: str, now: datetime, *, every: timedelta) -> None:
+        await self._keys.touch_api_key(tenant_id, key_hash, now, every=every)
 
     # ---- writes -----------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Reads whose SQL has one shape in every dialect: memories, term statistics, vectors
-(including the exact scan), entities, counts, tenants and keys, export pages."""
+(including the exact scan), entities, counts, tenants, export pages (keys: `keys.py`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from continuum.models import (
-    ApiKeyRecord,
     EntityRecord,
     ExportPage,
     LexicalStats,
@@ -143,17 +142,6 @@ class SqlReads:
     async def list_tenants(self) -> list[TenantRecord]:
         rows = await self.db.fetch("SELECT tenant_id, name, created_at FROM tenants ORDER BY tenant_id")
         return [TenantRecord(r["tenant_id"], r["name"], self.d.rows.moment(r["created_at"])) for r in rows]
-
-    async def find_api_key(self, key_hash: str) -> ApiKeyRecord | None:
-        rows = await self.db.fetch(
-            f"SELECT key_hash, tenant_id, name, key_prefix, created_at FROM api_keys WHERE key_hash = {self.d.p}",
-            (key_hash,),
-        )
-        if not rows:
-            return None
-        r = rows[0]
-        created = self.d.rows.moment(r["created_at"])
-        return ApiKeyRecord(r["key_hash"], r["tenant_id"], r["name"], r["key_prefix"], created)
 
     # ---- export ---------------------------------------------------------------------------
 

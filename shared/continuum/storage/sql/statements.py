@@ -1,11 +1,10 @@
-"""Write statements with one shape in every dialect: tenants, API keys, imported rows."""
+"""Write statements with one shape in every dialect: tenants, imported rows (API keys: `keys.py`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from continuum.models import ApiKeyRecord
 from continuum.storage.sql.dialect import Dialect, Statement, to_json
 
 
@@ -16,14 +15,6 @@ def ensure_tenant(dialect: Dialect, tenant_id: str, name: str | None, now: datet
         "ON CONFLICT (tenant_id) DO UPDATE SET name = COALESCE(excluded.name, tenants.name) "
         "WHERE excluded.name IS NOT NULL",
         (tenant_id, name, dialect.moment(now)),
-    )
-
-
-def create_api_key(dialect: Dialect, record: ApiKeyRecord) -> Statement:
-    p = dialect.p
-    return (
-        f"INSERT INTO api_keys (key_hash, tenant_id, name, key_prefix, created_at) VALUES ({p}, {p}, {p}, {p}, {p})",
-        (record.key_hash, record.tenant_id, record.name, record.key_prefix, dialect.moment(record.created_at)),
     )
 
 

@@ -1,5 +1,5 @@
 """The SQLite-dialect parts that are neither search nor memory writes: lifecycle and
-migrations (over a database's own migration book), vectors, tenants, keys and imports;
+migrations (over a database's own migration book), vectors, tenants and imports;
 and `sqlite_dialect_parts`, everything a SQLite-dialect store is made of."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from continuum.clock import to_iso
-from continuum.models import ApiKeyRecord, EmbeddingRecord, MemoryRecord, TenantCounts
+from continuum.models import EmbeddingRecord, MemoryRecord, TenantCounts
 from continuum.storage.sql import statements
 from continuum.storage.sql.dialect import Runner
 from continuum.storage.sql.migrate import MigrationBook, apply_pending, load_migrations, pending
@@ -86,9 +86,6 @@ class SqliteTenants:
         counts = await self.reads.counts(tenant_id)
         await self.db.run_batch([(f"DELETE FROM {t} WHERE tenant_id = ?", (tenant_id,)) for t in _TENANT_TABLES])
         return counts
-
-    async def create_api_key(self, record: ApiKeyRecord) -> None:
-        await self.db.run_batch([statements.create_api_key(SQLITE, record)])
 
     async def import_rows(self, tenant_id: str, kind: str, rows: Sequence[Any]) -> None:
         if not rows:
