@@ -16,11 +16,17 @@ from tests.support.servers import TARGETS, RunningServer, selected_targets
 SLOW_TARGETS = ("workers",)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "targets(*names): run only on these e2e targets (a property of their shape)")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "target_name" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("targets")
+        names = [n for n in selected_targets() if only is None or n in only.args]
         params = [
             pytest.param(name, marks=pytest.mark.slow) if name.startswith(SLOW_TARGETS) else name
-            for name in selected_targets()
+            for name in names
         ]
         metafunc.parametrize("target_name", params, scope="session")
 

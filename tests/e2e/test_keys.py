@@ -186,9 +186,10 @@ def test_a_read_key_gets_no_replay_of_a_write(server, tenant, target_name):
     assert "idempotent-replayed" not in replayed.headers
 
 
+# Two server processes on one database and one shared cache: the PostgreSQL targets' shape
+# (the SQLite target serves one process, a Worker target its isolates).
+@pytest.mark.targets(*TWINNABLE)
 def test_revocation_reaches_another_instance_sharing_the_cache_at_once(server, tenant, target_name):
-    if target_name not in TWINNABLE:
-        pytest.skip("one instance per target here; sqlite serves one process, a Worker its isolates")
     tenant_id, _ = tenant
     twin = continuum_serve(server.process.env, server.process.cwd)  # same database, same Redis/Upstash
     twin.start()
