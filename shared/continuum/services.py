@@ -49,6 +49,4 @@ class Services:
         if self.engine.indexer is not None:
             await self.engine.indexer.close()
         await self.storage.close()
-        for layer in (self.cache.local, self.cache.shared):
-            if layer is not None:
-                await layer.close()
+        await self.cache.close()  # stops its repair task, publishes what it can, closes its layers

@@ -3,7 +3,9 @@ real upstash-redis client and the tests' protocol server in front of redis-serve
 
 Also the layered result cache on top of a shared adapter: two instances sharing L2
 each see the other's writes at once (generation invalidation), and a dead shared
-cache costs little and only degrades (CacheUnavailable, never an error upward).
+cache costs little and only degrades (CacheUnavailable, never an error upward): an
+invalidation it could not take is kept pending and published once it answers. A result
+is stored under the generation read before its database read, on every adapter.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from typing import Any
 
 import pytest
 
@@ -20,6 +23,14 @@ from continuum.ports import Cache, CacheUnavailable
 from tests.support.pg import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def _put(cache: ResultCache, tenant: str, namespace: str, parts: Any, value: Any) -> None:
+    await cache.store(await cache.lookup(tenant, namespace, parts), value)
+
+
+async def _get(cache: ResultCache, tenant: str, namespace: str, parts: Any) -> Any:
+    return (await cache.lookup(tenant, namespace, parts)).value
 
 
 @pytest.fixture
@@ -81,16 +92,27 @@ async def test_two_instances_sharing_the_cache_see_each_others_writes(cache: Cac
     prefix = f"{key}:"
     a = ResultCache(InProcessCache(), cache, ttl=60, prefix=prefix)
     b = ResultCache(InProcessCache(), cache, ttl=60, prefix=prefix)
-    await a.put("tenant", "recall", {"q": 1}, {"answer": "old"})
-    assert await b.get("tenant", "recall", {"q": 1}) == {"answer": "old"}  # filled from L2
-    assert await a.get("tenant", "recall", {"q": 1}) == {"answer": "old"}  # from L1
+    await _put(a, "tenant", "recall", {"q": 1}, {"answer": "old"})
+    assert await _get(b, "tenant", "recall", {"q": 1}) == {"answer": "old"}  # filled from L2
+    assert await _get(a, "tenant", "recall", {"q": 1}) == {"answer": "old"}  # from L1
     await b.invalidate("tenant")  # a write on instance b
-    assert await a.get("tenant", "recall", {"q": 1}) is None  # instance a sees it at once
-    assert await b.get("tenant", "recall", {"q": 1}) is None
-    await a.put("other", "recall", {"q": 1}, {"answer": "kept"})
+    assert await _get(a, "tenant", "recall", {"q": 1}) is None  # instance a sees it at once
+    assert await _get(b, "tenant", "recall", {"q": 1}) is None
+    await _put(a, "other", "recall", {"q": 1}, {"answer": "kept"})
     await a.invalidate("tenant")
-    assert await b.get("other", "recall", {"q": 1}) == {"answer": "kept"}  # per tenant
+    assert await _get(b, "other", "recall", {"q": 1}) == {"answer": "kept"}  # per tenant
     assert await a.health() == "ok"
+
+
+async def test_a_result_computed_before_a_write_is_never_served_after_it(cache: Cache, key: str) -> None:
+    prefix = f"{key}:"
+    a = ResultCache(InProcessCache(), cache, ttl=60, prefix=prefix)
+    b = ResultCache(InProcessCache(), cache, ttl=60, prefix=prefix)
+    before = await a.lookup("tenant", "recall", {"q": 1})  # a reads the database next ...
+    await b.invalidate("tenant")  # ... while b's write lands and is acknowledged ...
+    await a.store(before, {"answer": "without the write"})  # ... then a stores what it read
+    assert await _get(a, "tenant", "recall", {"q": 1}) is None
+    assert await _get(b, "tenant", "recall", {"q": 1}) is None
 
 
 # ---- a shared cache that is down ------------------------------------------------------------
@@ -132,10 +154,11 @@ async def test_result_cache_degrades_to_misses_when_the_shared_cache_is_down(nam
     shared = dict(_dead_adapters())[name]
     layered = ResultCache(InProcessCache(), shared, ttl=60)
     try:
-        assert await layered.get("t", "recall", {"q": 1}) is None
-        await layered.put("t", "recall", {"q": 1}, {"a": 1})
-        await layered.invalidate("t")
-        assert await layered.get("t", "recall", {"q": 1}) is None  # nothing served that L2 could not vouch for
+        assert await _get(layered, "t", "recall", {"q": 1}) is None
+        await _put(layered, "t", "recall", {"q": 1}, {"a": 1})
+        await layered.invalidate("t")  # a write is acknowledged; its invalidation waits
+        assert layered.pending == {"t"}
+        assert await _get(layered, "t", "recall", {"q": 1}) is None  # nothing served that L2 could not vouch for
         assert await layered.health() == "degraded"
         assert layered.degraded_reason
     finally:
@@ -147,7 +170,7 @@ async def test_a_cache_that_restarts_empty_never_revives_old_generations(cache: 
     a = ResultCache(InProcessCache(), cache, ttl=60, prefix=prefix)
     b = ResultCache(InProcessCache(), cache, ttl=60, prefix=prefix)
     await a.invalidate("tenant")  # the first write creates the generation
-    await a.put("tenant", "recall", {"q": 1}, {"answer": "before"})
+    await _put(a, "tenant", "recall", {"q": 1}, {"answer": "before"})
     await cache.delete(f"{prefix}gen:tenant")  # the shared cache restarts empty (or evicts the key)
     await b.invalidate("tenant")  # a write elsewhere
-    assert await a.get("tenant", "recall", {"q": 1}) is None  # a's L1 entry is not served again
+    assert await _get(a, "tenant", "recall", {"q": 1}) is None  # a's L1 entry is not served again

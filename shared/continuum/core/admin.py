@@ -82,9 +82,16 @@ class AdminService:
         known = {t.tenant_id for t in await self.storage.list_tenants()}
         counts = await self.storage.counts(tenant_id)
         if tenant_id not in known and not any(counts.__dict__.values()):
+            # may be the retry of an erasure whose process died before invalidating: its
+            # keys must stop working everywhere now, not when their cached lookups expire
+            await self._invalidate(tenant_id)
             raise NotFound(f"tenant {tenant_id} not found")
         erased = await self.storage.erase_tenant(tenant_id)
         self.engine.forget_tenant(tenant_id)
+        await self._invalidate(tenant_id)
+        return ErasedTenant(tenant_id=tenant_id, erased=erased.__dict__)
+
+    async def _invalidate(self, tenant_id: str) -> None:
+        """The tenant's results and every cached key lookup (its keys are gone)."""
         await self.cache.invalidate(tenant_id)
         await self.cache.invalidate(KEYS_SCOPE)
-        return ErasedTenant(tenant_id=tenant_id, erased=erased.__dict__)

@@ -135,12 +135,12 @@ class Authenticator:
 
     async def _key_facts(self, digest: str) -> dict[str, Any] | None:
         """What authentication needs to know of a key, from the cache or the database."""
-        cached = await self.cache.get(KEYS_SCOPE, "apikey", digest)
-        if isinstance(cached, dict):
-            return cached.get("key")
+        cached = await self.cache.lookup(KEYS_SCOPE, "apikey", digest)
+        if isinstance(cached.value, dict):
+            return cached.value.get("key")
         record = await self.storage.find_api_key(digest)
         facts = None if record is None else _facts(record)
-        await self.cache.put(KEYS_SCOPE, "apikey", digest, {"key": facts})
+        await self.cache.store(cached, {"key": facts})  # under the generation read before the database
         return facts
 
     async def _touch(self, tenant_id: str, digest: str, now: datetime) -> None:

@@ -1,19 +1,21 @@
 """The engine's reads: recall, search, memories, concepts and counts.
 
 Recall and search results are cached per tenant (see caching.py) as JSON; a hit
-is rebuilt into the same models, with a fresh `query_time_ms`.
+is rebuilt into the same models, with a fresh `query_time_ms`. An answer that shows a
+memory with an expiry is cached only until that expiry (`valid_until`, on the engine's
+clock): after it, a fresh read would no longer show the memory.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from continuum.clock import Clock
-from continuum.core.caching import ResultCache
+from continuum.core.caching import CacheLookup, ResultCache
 from continuum.core.operations import (
     ConceptRelation,
     EntityDetailView,
@@ -37,6 +39,7 @@ from continuum.ports import Metrics, Storage
 
 if TYPE_CHECKING:
     from continuum.core.indexer import EmbeddingIndexer
+    from continuum.core.ranking import Scored
     from continuum.core.retrieval import Retriever
 
 
@@ -46,6 +49,12 @@ def _elapsed_ms(started: float) -> float:
 
 def _time(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _valid_until(scored: Sequence[Scored]) -> str | None:
+    """When the earliest expiry among the memories shown passes (None: none expires)."""
+    expiries = [s.memory.expires_at for s in scored if s.memory.expires_at is not None]
+    return min(expiries).isoformat() if expiries else None
 
 
 def _recall_from_cache(data: dict[str, Any]) -> Recall:
@@ -72,18 +81,31 @@ class Reads:
         self._retriever = retriever  # built on first use (see MemoryEngine.retriever)
         self.indexer = indexer
 
-    async def _cached(self, tenant_id: str, namespace: str, parts: dict[str, Any], started: float) -> Any:
-        cached = await self.cache.get(tenant_id, namespace, parts)
-        if cached is not None:
-            cached["query_time_ms"] = _elapsed_ms(started)
-        return cached
+    async def _cached(self, tenant_id: str, namespace: str, parts: dict[str, Any], started: float) -> CacheLookup:
+        """Looked up before the database is read: a miss's result is stored under the
+        generation read here (see ResultCache.store), never under a later one."""
+        found = await self.cache.lookup(tenant_id, namespace, parts)
+        if found.value is None:
+            return found
+        valid_until = found.value.pop("valid_until", None)
+        if valid_until is not None and _time(valid_until) <= self.clock.now():
+            return replace(found, value=None)  # a memory it shows has expired since: read again
+        found.value["query_time_ms"] = _elapsed_ms(started)
+        return found
+
+    async def _store(self, cached: CacheLookup, result: Recall | SearchResults, scored: Sequence[Scored]) -> None:
+        value = asdict(result)
+        valid_until = _valid_until(scored)
+        if valid_until is not None:
+            value["valid_until"] = valid_until
+        await self.cache.store(cached, value)
 
     async def recall(self, tenant_id: str, query: RecallQuery) -> Recall:
         started = time.perf_counter()
         parts = asdict(query)
         cached = await self._cached(tenant_id, "recall", parts, started)
-        if cached is not None:
-            return _recall_from_cache(cached)
+        if cached.value is not None:
+            return _recall_from_cache(cached.value)
         from continuum.core.context import build_context
 
         if self.indexer is not None:
@@ -128,7 +150,7 @@ class Reads:
             tenant_id=tenant_id,
         )
         self.metrics.recall_latency(elapsed / 1000)
-        await self.cache.put(tenant_id, "recall", parts, asdict(result))
+        await self._store(cached, result, retrieval.scored)
         return result
 
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchResults:
@@ -141,8 +163,8 @@ class Reads:
             )
         parts = asdict(query)
         cached = await self._cached(tenant_id, "search", parts, started)
-        if cached is not None:
-            return _search_from_cache(cached)
+        if cached.value is not None:
+            return _search_from_cache(cached.value)
         if self.indexer is not None:
             self.indexer.touch(tenant_id)
         plan = retriever.plan(query.query, limit=query.limit, mode=query.mode)
@@ -163,7 +185,7 @@ class Reads:
             ],
             query_time_ms=_elapsed_ms(started),
         )
-        await self.cache.put(tenant_id, "search", parts, asdict(result))
+        await self._store(cached, result, retrieval.scored)
         return result
 
     async def get_memory(self, tenant_id: str, memory_id: str) -> MemoryView:

@@ -1,7 +1,10 @@
 """The engine's writes: learn a turn, store, update and delete memories.
 
 Every write ends with the same step (`_after_write`): the tenant's cached results are
-invalidated, newly stored content goes to the embedding indexer, and the metrics count it.
+invalidated on every instance (kept pending and published later when the shared cache
+does not answer: docs/caching.md), newly stored content goes to the embedding indexer,
+and the metrics count it. A write that finds nothing to change (404) invalidates too: it
+may be the retry of a write whose process died before invalidating.
 """
 
 from __future__ import annotations
@@ -64,8 +67,10 @@ class Writes:
         *,
         concepts: int | None = None,
     ) -> None:
-        """Invalidate, hand new content to the indexer, count. `results` (when the write
-        could find duplicates) says which of `written` were stored; only those count."""
+        """Invalidate (on every instance; kept pending and published later when the shared
+        cache does not answer: docs/caching.md), hand new content to the indexer, count.
+        `results` (when the write could find duplicates) says which of `written` were
+        stored; only those count."""
         await self.cache.invalidate(tenant_id)
         if results is not None:
             stored = {r.id for r in results if r.status == "stored"}
@@ -76,6 +81,12 @@ class Writes:
             self.metrics.memories_stored(sum(1 for r in results if r.status == "stored"))
         if concepts is not None:
             self.metrics.concepts_extracted(concepts)
+
+    async def _not_found(self, tenant_id: str, memory_id: str) -> NotFound:
+        # may be the retry of a write whose process died between its commit and its
+        # invalidation: after this 404, no instance may still show the memory as it was
+        await self.cache.invalidate(tenant_id)
+        return NotFound(f"memory {memory_id} not found")
 
     async def learn(self, tenant_id: str, request: LearnInput) -> LearnResult:
         now = self.clock.now()
@@ -139,11 +150,11 @@ class Writes:
             changes.content, changes.content_hash, changes.search_terms = self.records.index_fields(patch.content)
         record = await self.storage.update_memory(tenant_id, memory_id, changes, now)
         if record is None:
-            raise NotFound(f"memory {memory_id} not found")
+            raise await self._not_found(tenant_id, memory_id)
         await self._after_write(tenant_id, [record] if patch.content is not None else [])
         return self.records.memory_view(record)
 
     async def delete_memory(self, tenant_id: str, memory_id: str) -> None:
         if not await self.storage.delete_memory(tenant_id, memory_id):
-            raise NotFound(f"memory {memory_id} not found")
+            raise await self._not_found(tenant_id, memory_id)
         await self._after_write(tenant_id)

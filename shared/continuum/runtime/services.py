@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from continuum.core.crypto import ContentCipher
 
 RATE_FALLBACK_ENTRIES = 50_000
+CACHE_REPAIR_INTERVAL = 1.0  # seconds between retries of an unpublished invalidation
 
 
 def build_engine(
@@ -83,7 +84,13 @@ def build_services(
     local: Cache | None = None
     if cache_settings.enabled and (single or shared_cache is not None):
         local = InProcessCache()
-    cache = ResultCache(local, shared_cache, ttl=cache_settings.ttl, metrics=metrics, prefix=cache_settings.prefix)
+    cache = ResultCache(
+        local, shared_cache, ttl=cache_settings.ttl, metrics=metrics, prefix=cache_settings.prefix,
+        # a process that lives on between requests (it purges periodically) also retries
+        # unpublished invalidations in the background; Lambda and Workers replay them at
+        # the start of their next request that uses the cache (docs/caching.md)
+        repair_interval=CACHE_REPAIR_INTERVAL if profile.lifecycle.purge_loop else None,
+    )  # fmt: skip
     engine = build_engine(
         settings, storage, cache, clock=clock, cipher=build_cipher(settings.encryption), metrics=metrics,
         single_process=single, bindings=bindings,
