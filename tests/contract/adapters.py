@@ -131,6 +131,18 @@ async def memory_cache() -> AsyncIterator[Cache]:
     yield InProcessCache()
 
 
+@contextlib.asynccontextmanager
+async def sqlite_file_cache() -> AsyncIterator[Cache]:
+    from continuum.cache.sqlite_file import SqliteFileCache
+
+    with tempfile.TemporaryDirectory(prefix="continuum-cache-") as folder:
+        cache = SqliteFileCache(str(Path(folder) / "records.db"))
+        try:
+            yield cache
+        finally:
+            await cache.close()
+
+
 class Prefixed:
     """A cache whose keys live under a unique prefix (the shared Redis serves others too)."""
 
@@ -194,5 +206,6 @@ async def upstash_cache() -> AsyncIterator[Cache]:
 
 
 register_cache("memory", memory_cache)
+register_cache("sqlite-file", sqlite_file_cache)
 register_cache("redis", redis_cache)
 register_cache("upstash", upstash_cache)

@@ -73,14 +73,7 @@ KEYED_WRITES = (
 )
 
 
-IN_PROCESS_RECORDS = pytest.mark.xfail(
-    strict=True,
-    reason="the local server keeps Idempotency-Key records in process memory when no shared cache is "
-    "configured, so a retry after a restart runs the write again (no owner in issue 11)",
-)
-
-
-@pytest.mark.parametrize("backend", [pytest.param("sqlite", marks=IN_PROCESS_RECORDS), "postgres"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_a_keyed_write_acknowledged_before_kill_9_is_replayed_after_restart(backend: str, workdir: Path) -> None:
     """The retry a client makes when its server died must not store the write twice."""
     prefix = f"faults-crash:{secrets.token_hex(6)}:"

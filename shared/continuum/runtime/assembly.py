@@ -121,13 +121,26 @@ def _idempotency_store(assembly: Assembly) -> IdempotencyStore:
 
     if profile.idempotency is IdempotencyPolicy.DYNAMODB:  # no table: instances share no store
         return store_for(None, local=None, prefix="", hint=profile.idempotency_hint)
-    from continuum.cache.memory import InProcessCache
-
-    local = InProcessCache(max_entries=100_000) if profile.single_process else None
     return store_for(
-        assembly.services.cache.shared, local=local, prefix=f"{settings.cache.prefix}idem:",
+        assembly.services.cache.shared, local=_local_records(assembly), prefix=f"{settings.cache.prefix}idem:",
         hint=profile.idempotency_hint,
     )  # fmt: skip
+
+
+def _local_records(assembly: Assembly) -> Cache | None:
+    """Where one process keeps its Idempotency-Key records when no cache is shared: beside a
+    SQLite database, in a file of their own (a retry after a crash is replayed, not run again);
+    otherwise in memory. Several processes without a shared cache get none (keys refused)."""
+    if not assembly.profile.single_process:
+        return None
+    database = assembly.settings.database
+    if database.backend == "sqlite" and database.db_path != ":memory:":
+        from continuum.cache.sqlite_file import SqliteFileCache
+
+        return SqliteFileCache(f"{database.db_path}.idempotency")
+    from continuum.cache.memory import InProcessCache
+
+    return InProcessCache(max_entries=100_000)
 
 
 async def _run_when_ready(get_services: ServicesSource) -> None:
