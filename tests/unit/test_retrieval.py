@@ -8,7 +8,10 @@ import dataclasses
 import pytest
 
 from continuum.clock import ManualClock
-from continuum.core.operations import LearnInput, NewMemory, RecallQuery, SearchQuery
+from continuum.core.operations.learn import LearnInput
+from continuum.core.operations.memories import NewMemory
+from continuum.core.operations.recall import RecallQuery
+from continuum.core.operations.search import SearchQuery
 from continuum.core.retrieval import RankingConfig
 from continuum.models import MemoryFilters
 from continuum.runtime import build_services

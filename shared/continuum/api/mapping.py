@@ -8,14 +8,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from continuum.core.operations import (
-    LearnInput,
-    MemoryPatch,
-    NewMemory,
-    RecallQuery,
-    SearchQuery,
-    TurnInput,
-)
+from continuum.core.operations.learn import LearnInput, TurnInput
+from continuum.core.operations.memories import MemoryPatch, NewMemory
+from continuum.core.operations.recall import RecallQuery
+from continuum.core.operations.search import SearchQuery
 from continuum.models import MemoryFilters
 from continuum.schemas import (
     LearnRequest,

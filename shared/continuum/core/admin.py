@@ -10,7 +10,7 @@ from continuum.clock import Clock
 from continuum.core.auth import KEYS_SCOPE, WRITE, generate_api_key, hash_api_key, normalize_scopes
 from continuum.core.caching import ResultCache
 from continuum.core.engine import MemoryEngine
-from continuum.core.operations import ErasedTenant, KeyPage, KeyView, NewKey
+from continuum.core.operations.keys import ErasedTenant, KeyPage, KeyView, NewKey
 from continuum.errors import InvalidInput, NotFound
 from continuum.ids import new_id
 from continuum.models import ApiKeyRecord, TenantRecord

@@ -14,21 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from continuum.clock import Clock
 from continuum.core.caching import ResultCache
-from continuum.core.operations import (
-    ConceptRelation,
-    EntityDetailView,
-    EntityLinkView,
-    EntityPage,
-    MemoryPage,
-    MemoryView,
-    Recall,
-    RecalledItem,
-    RecallQuery,
-    SearchHit,
-    SearchQuery,
-    SearchResults,
-    TenantStats,
-)
+from continuum.core.operations.concepts import EntityDetailView, EntityLinkView, EntityPage, TenantStats
+from continuum.core.operations.memories import MemoryPage, MemoryView
+from continuum.core.operations.recall import ConceptRelation, Recall, RecalledItem, RecallQuery
+from continuum.core.operations.search import SearchHit, SearchQuery, SearchResults
 from continuum.core.records import Records
 from continuum.errors import InvalidInput, NotFound
 from continuum.ids import is_valid_id

@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from continuum.core.crypto import ContentCipher
-from continuum.core.operations import EntityView, LearnInput, MemoryView
+from continuum.core.operations.concepts import EntityView
+from continuum.core.operations.learn import LearnInput
+from continuum.core.operations.memories import MemoryView
 from continuum.core.text import analyze
 from continuum.ids import IdGenerator
 from continuum.models import (

@@ -12,15 +12,8 @@ from typing import TYPE_CHECKING
 
 from continuum.clock import Clock
 from continuum.core.caching import ResultCache
-from continuum.core.operations import (
-    LearnInput,
-    LearnResult,
-    MemoryPatch,
-    MemoryView,
-    NewMemory,
-    StoredBatch,
-    StoredMemory,
-)
+from continuum.core.operations.learn import LearnInput, LearnResult
+from continuum.core.operations.memories import MemoryPatch, MemoryView, NewMemory, StoredBatch, StoredMemory
 from continuum.core.records import Records
 from continuum.errors import InvalidInput, NotFound
 from continuum.models import InsertResult, MemoryChanges, MemoryRecord

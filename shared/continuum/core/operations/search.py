@@ -1,0 +1,37 @@
+"""The engine's operations on search: memories matching a query, lexically, semantically or both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from continuum.models import MemoryFilters
+
+SearchMode = Literal["hybrid", "lexical", "semantic"]
+
+
+@dataclass
+class SearchQuery:
+    query: str
+    limit: int = 10
+    mode: SearchMode = "hybrid"
+    filters: MemoryFilters = field(default_factory=MemoryFilters)
+
+
+@dataclass
+class SearchHit:
+    id: str
+    content: str
+    score: float
+    metadata: dict[str, Any]
+    created_at: datetime
+    instance_id: str | None
+    session_id: str | None
+    role: str
+
+
+@dataclass
+class SearchResults:
+    results: list[SearchHit]
+    query_time_ms: float
