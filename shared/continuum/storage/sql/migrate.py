@@ -7,13 +7,13 @@ which versions are applied, and how one migration is applied and recorded atomic
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib import resources
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class Migration:
+# A NamedTuple, not a frozen dataclass: as immutable and comparable, and several times
+# cheaper to define, which every Lambda cold start pays for.
+class Migration(NamedTuple):
     version: str  # e.g. "0001_init"
     sql: str
 
