@@ -3,8 +3,6 @@ and what a recall costs in storage calls and round trips."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from continuum.clock import ManualClock
@@ -32,7 +30,7 @@ async def engine(tmp_path):
 
 
 def configure(engine, **changes):
-    engine.retriever.config = dataclasses.replace(engine.retriever.config, **changes)
+    engine.retriever.config = engine.retriever.config._replace(**changes)
 
 
 async def store(engine, tenant, *items):
