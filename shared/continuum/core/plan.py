@@ -5,7 +5,8 @@ caller asks: a recall, or a search in one mode) and whether an embedder is prese
 Retrieval only reads the plan; nothing downstream decides again.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: typing.NamedTuple compiles each string
+# annotation (a ForwardRef), which doubles what defining it costs on every cold start.
 
 from typing import NamedTuple
 
