@@ -7,7 +7,8 @@ the cache on its next request; expiry is checked against the clock on every requ
 an expired key is refused at once, cached or not.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: typing.NamedTuple compiles each string
+# annotation (a ForwardRef), which doubles what defining it costs on every cold start.
 
 import hashlib
 import hmac
