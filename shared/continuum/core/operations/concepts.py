@@ -8,6 +8,8 @@ from datetime import datetime
 
 @dataclass
 class EntityView:
+    """A concept (entity) as callers see it: description in plaintext."""
+
     name: str
     entity_type: str
     description: str
@@ -18,6 +20,8 @@ class EntityView:
 
 @dataclass
 class EntityLinkView:
+    """A concept linked to another, the link's strength and occurrences."""
+
     concept: str
     strength: float
     occurrences: int
@@ -25,11 +29,15 @@ class EntityLinkView:
 
 @dataclass
 class EntityDetailView(EntityView):
+    """A concept with its links."""
+
     links: list[EntityLinkView] = field(default_factory=list)
 
 
 @dataclass
 class EntityPage:
+    """A page of concepts."""
+
     entities: list[EntityView]
     limit: int
     offset: int
@@ -37,6 +45,8 @@ class EntityPage:
 
 @dataclass
 class TenantStats:
+    """How many records of each kind a tenant has."""
+
     tenant_id: str
     entities: int
     messages: int

@@ -25,16 +25,22 @@ class KeyView:
 
 @dataclass
 class NewKey(KeyView):
+    """A key just created: its listing view and, once, the key itself."""
+
     api_key: str = field(default="", repr=False)  # shown once to its creator, never logged
 
 
 @dataclass
 class KeyPage:
+    """A tenant's keys."""
+
     tenant_id: str
     keys: list[KeyView]
 
 
 @dataclass
 class ErasedTenant:
+    """A tenant erased: how many records of each kind were removed."""
+
     tenant_id: str
     erased: dict[str, int]

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class LearnInput:
+    """A conversation turn to learn: the user's message, the AI's response and where it happened."""
+
     user_message: str
     ai_response: str
     thinking: str | None = None
@@ -21,6 +23,8 @@ class LearnInput:
 
 @dataclass
 class LearnResult:
+    """What learning a turn stored: the memories, and the concepts, decisions and links found."""
+
     concepts_extracted: int
     decisions_detected: int
     links_created: int
@@ -30,6 +34,8 @@ class LearnResult:
 
 @dataclass
 class TurnInput(LearnInput):
+    """A turn to learn, and what to recall for it afterwards."""
+
     message: str | None = None  # what to recall for; defaults to user_message
     max_concepts: int = 10
     limit: int = 10
@@ -37,5 +43,7 @@ class TurnInput(LearnInput):
 
 @dataclass
 class TurnResult:
+    """A turn's outcome: what was learned and what was recalled."""
+
     recall: Recall
     learn: LearnResult

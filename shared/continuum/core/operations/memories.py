@@ -11,6 +11,8 @@ from continuum.models import InsertResult
 
 @dataclass
 class NewMemory:
+    """A memory to store as given (no extraction)."""
+
     content: str
     role: str = "user"
     instance_id: str | None = None
@@ -21,6 +23,8 @@ class NewMemory:
 
 @dataclass
 class StoredMemory:
+    """A stored memory's id and whether it was new ("stored") or a "duplicate"."""
+
     id: str
     status: str  # "stored" | "duplicate"
     tenant_id: str
@@ -28,6 +32,8 @@ class StoredMemory:
 
 @dataclass
 class StoredBatch:
+    """The outcome of each memory of a batch, in order."""
+
     results: list[InsertResult]
     tenant_id: str
 
@@ -61,5 +67,7 @@ class MemoryView:
 
 @dataclass
 class MemoryPage:
+    """A page of memories and the cursor of the next page (None: the last page)."""
+
     memories: list[MemoryView]
     next_cursor: str | None

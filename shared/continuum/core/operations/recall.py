@@ -9,6 +9,8 @@ from typing import Any
 
 @dataclass
 class RecallQuery:
+    """What to recall for: a message, how many memories and concepts, where from."""
+
     message: str
     max_concepts: int = 10
     limit: int = 10
@@ -18,6 +20,8 @@ class RecallQuery:
 
 @dataclass
 class RecalledItem:
+    """A recalled memory, its score and the concepts that linked it to the message."""
+
     id: str
     content: str
     role: str
@@ -31,6 +35,8 @@ class RecalledItem:
 
 @dataclass
 class ConceptRelation:
+    """Two concepts linked in the tenant's graph, and how strongly."""
+
     source: str
     target: str
     strength: float
@@ -38,6 +44,8 @@ class ConceptRelation:
 
 @dataclass
 class Recall:
+    """The memories and concepts related to a message, and the context block built from them."""
+
     context: str
     memories: list[RecalledItem]
     concepts_found: list[str]

@@ -13,6 +13,8 @@ SearchMode = Literal["hybrid", "lexical", "semantic"]
 
 @dataclass
 class SearchQuery:
+    """A search: the query, how many results, the mode and the filters."""
+
     query: str
     limit: int = 10
     mode: SearchMode = "hybrid"
@@ -21,6 +23,8 @@ class SearchQuery:
 
 @dataclass
 class SearchHit:
+    """A memory matching a search, with its score."""
+
     id: str
     content: str
     score: float
@@ -33,5 +37,7 @@ class SearchHit:
 
 @dataclass
 class SearchResults:
+    """The matching memories, best first, and how long the search took."""
+
     results: list[SearchHit]
     query_time_ms: float
