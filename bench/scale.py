@@ -39,7 +39,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import local_server, percentile, table
-from continuum.core.operations import NewMemory
+from continuum.core.operations.memories import NewMemory
 from continuum.runtime import build_services
 from continuum.settings import Settings
 from locomo import load_conversation

@@ -30,7 +30,10 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import percentile, table
-from continuum.core.operations import LearnInput, NewMemory, RecallQuery, SearchQuery
+from continuum.core.operations.learn import LearnInput
+from continuum.core.operations.memories import NewMemory
+from continuum.core.operations.recall import RecallQuery
+from continuum.core.operations.search import SearchQuery
 from continuum.runtime import build_services
 from continuum.settings import Settings
 

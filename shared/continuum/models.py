@@ -42,6 +42,8 @@ class MemoryRecord:
 
 @dataclass
 class InsertResult:
+    """One stored memory's outcome: its id, and whether it was new ("stored") or a "duplicate"."""
+
     id: str
     status: str  # "stored" | "duplicate"
 
@@ -61,6 +63,8 @@ class MemoryChanges:
 
 @dataclass
 class MemoryFilters:
+    """Which memories a listing, search or recall considers (all given conditions hold)."""
+
     instance_id: str | None = None
     session_id: str | None = None
     role: str | None = None
@@ -71,6 +75,8 @@ class MemoryFilters:
 
 @dataclass
 class ConceptMention:
+    """A concept named in a turn: its key, display name, kind and description."""
+
     key: str
     name: str
     kind: str
@@ -79,6 +85,8 @@ class ConceptMention:
 
 @dataclass
 class EntityRecord:
+    """A stored concept (entity) of one tenant, with how often it was mentioned."""
+
     tenant_id: str
     key: str
     name: str
@@ -91,6 +99,8 @@ class EntityRecord:
 
 @dataclass
 class LinkRecord:
+    """Two concepts seen together: the link's strength and how often it happened."""
+
     concept_a: str
     concept_b: str
     strength: float
@@ -119,6 +129,8 @@ class MessageRecord:
 
 @dataclass
 class DecisionRecord:
+    """A decision detected in a turn, with the message it came from."""
+
     id: str
     tenant_id: str
     instance_id: str | None
@@ -143,6 +155,8 @@ class LearnWrite:
 
 @dataclass
 class LearnOutcome:
+    """What storing one learned turn did: the inserts, the new concepts, the links made."""
+
     results: list[InsertResult]
     new_concepts: list[str]
     links_created: int
@@ -187,6 +201,8 @@ class ApiKeyRecord:
 
 @dataclass
 class TenantRecord:
+    """A tenant: its id, optional name and creation time."""
+
     tenant_id: str
     name: str | None
     created_at: datetime
@@ -194,6 +210,8 @@ class TenantRecord:
 
 @dataclass
 class TenantCounts:
+    """How many records of each kind a tenant has."""
+
     entities: int = 0
     messages: int = 0
     decisions: int = 0

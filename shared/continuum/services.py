@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Services:
+    """What a runtime serves with: the engine, admin, auth, rate limiter, cache, storage, metrics, clock."""
+
     settings: Settings
     storage: Storage
     cache: ResultCache

@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 
 from continuum.clock import ManualClock
-from continuum.core.operations import LearnInput, MemoryPatch, NewMemory, RecallQuery, SearchQuery
+from continuum.core.operations.learn import LearnInput
+from continuum.core.operations.memories import MemoryPatch, NewMemory
+from continuum.core.operations.recall import RecallQuery
+from continuum.core.operations.search import SearchQuery
 from continuum.core.portability import Portability
 from continuum.ids import IdGenerator
 from continuum.models import MemoryFilters

@@ -12,7 +12,9 @@ import pytest
 from continuum.cache.memory import InProcessCache
 from continuum.clock import ManualClock
 from continuum.core.caching import ResultCache
-from continuum.core.operations import NewMemory, RecallQuery, SearchQuery
+from continuum.core.operations.memories import NewMemory
+from continuum.core.operations.recall import RecallQuery
+from continuum.core.operations.search import SearchQuery
 from continuum.errors import NotFound
 from continuum.ports import CacheUnavailable
 from continuum.runtime import build_services

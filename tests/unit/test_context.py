@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from continuum.core.context import MAX_CONTEXT_CHARS, build_context
-from continuum.core.operations import ConceptRelation, RecalledItem
+from continuum.core.operations.recall import ConceptRelation, RecalledItem
 
 
 def recalled(content: str, concepts: list[str], session: str | None = "s1") -> RecalledItem:

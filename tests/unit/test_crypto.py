@@ -5,7 +5,9 @@ import sqlite3
 import pytest
 
 from continuum.core.crypto import ContentCipher, parse_encryption_key
-from continuum.core.operations import LearnInput, NewMemory, SearchQuery
+from continuum.core.operations.learn import LearnInput
+from continuum.core.operations.memories import NewMemory
+from continuum.core.operations.search import SearchQuery
 from continuum.runtime import build_services
 from continuum.settings import load_settings
 

@@ -8,7 +8,10 @@ from dataclasses import asdict
 import pytest
 
 from continuum.clock import ManualClock
-from continuum.core.operations import LearnInput, MemoryPatch, NewMemory, RecallQuery, SearchQuery
+from continuum.core.operations.learn import LearnInput
+from continuum.core.operations.memories import MemoryPatch, NewMemory
+from continuum.core.operations.recall import RecallQuery
+from continuum.core.operations.search import SearchQuery
 from continuum.runtime import build_services
 from continuum.settings import load_settings
 

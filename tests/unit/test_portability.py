@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from continuum.clock import ManualClock
-from continuum.core.operations import LearnInput
+from continuum.core.operations.learn import LearnInput
 from continuum.core.portability import ImportedMemory
 from continuum.export_format import parse_import
 from continuum.models import LinkRecord, MessageRecord
@@ -36,7 +36,7 @@ async def test_numbers_json_cannot_hold_export_as_null_so_every_line_is_json(tmp
     null the API reads it as, never a bare Infinity, and imports back."""
     import json
 
-    from continuum.core.operations import NewMemory
+    from continuum.core.operations.memories import NewMemory
 
     settings = load_settings({"CONTINUUM_DB_PATH": str(tmp_path / "p.db")}, read_files=False)
     built = build_services(settings, clock=ManualClock())

@@ -1,7 +1,7 @@
 import pytest
 
-from continuum.core.engine import LINK_RATE
-from continuum.core.operations import LearnInput
+from continuum.core.operations.learn import LearnInput
+from continuum.core.records import LINK_RATE
 
 
 def turn(user, ai="Noted."):

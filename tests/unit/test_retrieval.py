@@ -3,12 +3,13 @@ and what a recall costs in storage calls and round trips."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from continuum.clock import ManualClock
-from continuum.core.operations import LearnInput, NewMemory, RecallQuery, SearchQuery
+from continuum.core.operations.learn import LearnInput
+from continuum.core.operations.memories import NewMemory
+from continuum.core.operations.recall import RecallQuery
+from continuum.core.operations.search import SearchQuery
 from continuum.core.retrieval import RankingConfig
 from continuum.models import MemoryFilters
 from continuum.runtime import build_services
@@ -29,7 +30,7 @@ async def engine(tmp_path):
 
 
 def configure(engine, **changes):
-    engine.retriever.config = dataclasses.replace(engine.retriever.config, **changes)
+    engine.retriever.config = engine.retriever.config._replace(**changes)
 
 
 async def store(engine, tenant, *items):

@@ -1,21 +1,16 @@
 """Between the HTTP schemas and the engine's models: validated requests in, results out.
 
 The engine's results carry the same field names as the response schemas, so a response
-is read from a result by attribute (nested results included).
+is read from a result by attribute (nested results included). Each function imports the
+engine's value it builds: a Lambda function imports only its own (see continuum.core.operations).
 """
 
-from typing import Any, TypeVar
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from continuum.core.operations import (
-    LearnInput,
-    MemoryPatch,
-    NewMemory,
-    RecallQuery,
-    SearchQuery,
-    TurnInput,
-)
 from continuum.models import MemoryFilters
 from continuum.schemas import (
     LearnRequest,
@@ -27,6 +22,12 @@ from continuum.schemas import (
     TurnRequest,
 )
 
+if TYPE_CHECKING:
+    from continuum.core.operations.learn import LearnInput, TurnInput
+    from continuum.core.operations.memories import MemoryPatch, NewMemory
+    from continuum.core.operations.recall import RecallQuery
+    from continuum.core.operations.search import SearchQuery
+
 Response = TypeVar("Response", bound=BaseModel)
 
 
@@ -36,6 +37,8 @@ def respond(schema: type[Response], result: Any) -> Response:
 
 
 def learn_input(body: LearnRequest) -> LearnInput:
+    from continuum.core.operations.learn import LearnInput
+
     return LearnInput(
         user_message=body.user_message, ai_response=body.ai_response, thinking=body.thinking,
         instance_id=body.instance_id, session_id=body.session_id, metadata=body.metadata,
@@ -43,6 +46,8 @@ def learn_input(body: LearnRequest) -> LearnInput:
 
 
 def turn_input(body: TurnRequest) -> TurnInput:
+    from continuum.core.operations.learn import TurnInput
+
     return TurnInput(
         user_message=body.user_message, ai_response=body.ai_response, thinking=body.thinking,
         instance_id=body.instance_id, session_id=body.session_id, metadata=body.metadata,
@@ -51,6 +56,8 @@ def turn_input(body: TurnRequest) -> TurnInput:
 
 
 def recall_query(body: RecallRequest) -> RecallQuery:
+    from continuum.core.operations.recall import RecallQuery
+
     return RecallQuery(
         message=body.message, max_concepts=body.max_concepts, limit=body.limit,
         instance_id=body.instance_id, session_id=body.session_id,
@@ -65,10 +72,14 @@ def memory_filters(filters: SearchFilters) -> MemoryFilters:
 
 
 def search_query(body: SearchRequest) -> SearchQuery:
+    from continuum.core.operations.search import SearchQuery
+
     return SearchQuery(query=body.query, limit=body.limit, mode=body.mode.value, filters=memory_filters(body.filters))
 
 
 def new_memory(body: MemoryCreate) -> NewMemory:
+    from continuum.core.operations.memories import NewMemory
+
     return NewMemory(
         content=body.content, role=body.role, instance_id=body.instance_id, session_id=body.session_id,
         metadata=body.metadata, expires_at=body.expires_at,
@@ -76,6 +87,8 @@ def new_memory(body: MemoryCreate) -> NewMemory:
 
 
 def memory_patch(body: MemoryUpdate) -> MemoryPatch:
+    from continuum.core.operations.memories import MemoryPatch
+
     return MemoryPatch(
         content=body.content, role=body.role, metadata=body.metadata, expires_at=body.expires_at,
         provided=frozenset(body.model_fields_set),

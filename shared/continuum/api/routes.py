@@ -57,6 +57,8 @@ def _headers_only(send: Send) -> Send:
 
 @dataclass
 class RouteTable:
+    """Routes declared by a router module, applied to a FastAPI router when the app is built."""
+
     tags: list[str] = field(default_factory=list)
     operations: list[tuple[str, str, Endpoint, dict[str, Any]]] = field(default_factory=list)
 

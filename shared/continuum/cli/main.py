@@ -118,7 +118,7 @@ def serve(host: str, port: int | None, reload: bool, workers: int) -> None:
 def learn(user_message: str, ai_response: str, instance_id: str | None, session_id: str | None,
           tenant: str, url: str | None, api_key: str | None, as_json: bool) -> None:  # fmt: skip
     """Learn one conversation turn."""
-    from continuum.core.operations import LearnInput
+    from continuum.core.operations.learn import LearnInput
     from continuum.schemas import LearnRequest, LearnResponse
 
     body = {"user_message": user_message, "ai_response": ai_response, "instance_id": instance_id,
@@ -175,7 +175,7 @@ def _check(schema: Any, body: dict[str, Any]) -> None:
 def recall(message: str, limit: int, instance_id: str | None, session_id: str | None, tenant: str,
            url: str | None, api_key: str | None, as_json: bool) -> None:  # fmt: skip
     """Print the context block (or JSON) recalled for MESSAGE."""
-    from continuum.core.operations import RecallQuery
+    from continuum.core.operations.recall import RecallQuery
     from continuum.schemas import RecallRequest, RecallResponse
 
     body = {"message": message, "limit": limit, "instance_id": instance_id, "session_id": session_id}
@@ -194,7 +194,7 @@ def recall(message: str, limit: int, instance_id: str | None, session_id: str | 
 def search(query: str, limit: int, mode: str, tenant: str, url: str | None, api_key: str | None,
            as_json: bool) -> None:  # fmt: skip
     """Search memories."""
-    from continuum.core.operations import SearchQuery
+    from continuum.core.operations.search import SearchQuery
     from continuum.schemas import SearchRequest, SearchResponse
 
     body = {"query": query, "limit": limit, "mode": mode}

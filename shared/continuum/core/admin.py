@@ -1,23 +1,32 @@
-"""Admin operations: tenant keys (create, list, revoke), the tenant list, and complete tenant erasure."""
+"""Admin operations: tenant keys (create, list, revoke), the tenant list, and complete tenant erasure.
+
+The values returned are imported where they are built: every process builds an
+`AdminService`, few serve the admin routes (see continuum.core.operations).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from continuum.clock import Clock
 from continuum.core.auth import KEYS_SCOPE, WRITE, generate_api_key, hash_api_key, normalize_scopes
 from continuum.core.caching import ResultCache
 from continuum.core.engine import MemoryEngine
-from continuum.core.operations import ErasedTenant, KeyPage, KeyView, NewKey
 from continuum.errors import InvalidInput, NotFound
 from continuum.ids import new_id
 from continuum.models import ApiKeyRecord, TenantRecord
 from continuum.ports import Storage
 
+if TYPE_CHECKING:
+    from continuum.core.operations.keys import ErasedTenant, KeyPage, KeyView, NewKey
+
 
 def key_view(record: ApiKeyRecord, now: datetime) -> KeyView:
+    from continuum.core.operations.keys import KeyView
+
     status = "revoked" if record.revoked_at is not None else "active" if record.is_live(now) else "expired"
     return KeyView(
         id=record.key_id, tenant_id=record.tenant_id, name=record.name, prefix=record.key_prefix,
@@ -58,9 +67,13 @@ class AdminService:
         )  # fmt: skip
         await self.storage.create_api_key(record)
         await self.cache.invalidate(KEYS_SCOPE)
+        from continuum.core.operations.keys import NewKey
+
         return NewKey(**asdict(key_view(record, now)), api_key=key)
 
     async def list_keys(self, tenant_id: str) -> KeyPage:
+        from continuum.core.operations.keys import KeyPage
+
         now = self.clock.now()
         return KeyPage(tenant_id, [key_view(r, now) for r in await self.storage.list_api_keys(tenant_id)])
 
@@ -89,6 +102,8 @@ class AdminService:
         erased = await self.storage.erase_tenant(tenant_id)
         self.engine.forget_tenant(tenant_id)
         await self._invalidate(tenant_id)
+        from continuum.core.operations.keys import ErasedTenant
+
         return ErasedTenant(tenant_id=tenant_id, erased=erased.__dict__)
 
     async def _invalidate(self, tenant_id: str) -> None:

@@ -7,7 +7,7 @@ the message), then the concepts found and how they connect. Bounded in size.
 
 from __future__ import annotations
 
-from continuum.core.operations import ConceptRelation, RecalledItem
+from continuum.core.operations.recall import ConceptRelation, RecalledItem
 
 MAX_CONTEXT_CHARS = 6_000
 MAX_MEMORY_CHARS = 600

@@ -9,43 +9,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from continuum.clock import Clock
 from continuum.core.caching import ResultCache
 from continuum.core.crypto import ContentCipher
-from continuum.core.operations import (
-    EntityDetailView,
-    EntityPage,
-    LearnInput,
-    LearnResult,
-    MemoryPage,
-    MemoryPatch,
-    MemoryView,
-    NewMemory,
-    Recall,
-    RecallQuery,
-    SearchQuery,
-    SearchResults,
-    StoredBatch,
-    StoredMemory,
-    TenantStats,
-    TurnInput,
-    TurnResult,
-)
 from continuum.core.ranking_config import RankingConfig
-from continuum.core.reads import Reads
-from continuum.core.records import LINK_RATE, MAX_LINKED_CONCEPTS, Records
-from continuum.core.writes import Writes
 from continuum.ids import IdGenerator
 from continuum.models import MemoryFilters, MemoryRecord
 from continuum.ports import Embedder, Metrics, NullMetrics, Storage
 
 if TYPE_CHECKING:
     from continuum.core.indexer import EmbeddingIndexer
+    from continuum.core.operations.concepts import EntityDetailView, EntityPage, TenantStats
+    from continuum.core.operations.learn import LearnInput, LearnResult, TurnInput, TurnResult
+    from continuum.core.operations.memories import (
+        MemoryPage,
+        MemoryPatch,
+        MemoryView,
+        NewMemory,
+        StoredBatch,
+        StoredMemory,
+    )
+    from continuum.core.operations.recall import Recall, RecallQuery
+    from continuum.core.operations.search import SearchQuery, SearchResults
+    from continuum.core.reads import Reads
+    from continuum.core.records import Records
     from continuum.core.retrieval import Retriever
+    from continuum.core.writes import Writes
 
-__all__ = ["LINK_RATE", "MAX_LINKED_CONCEPTS", "MemoryEngine"]
+__all__ = ["MemoryEngine"]
 
 
 class MemoryEngine:
@@ -70,11 +64,34 @@ class MemoryEngine:
         self._ranking = ranking
         self._embedder = embedder
         self._retriever: Retriever | None = None
-        self.records = Records(self.cipher, ids or IdGenerator())
-        self.writes = Writes(storage, cache, self.records, clock=clock, metrics=self.metrics, indexer=indexer)
-        self.reads = Reads(
-            storage, cache, self.records, clock=clock, metrics=self.metrics,
-            retriever=lambda: self.retriever, indexer=indexer,
+        self._ids = ids or IdGenerator()
+        self._indexer = indexer
+
+    # The parts are built on first use, and with them the operations' values they import: a
+    # process serving only health (or only writes) never imports the reads' side, which every
+    # Lambda cold start would otherwise pay for.
+
+    @cached_property
+    def records(self) -> Records:
+        from continuum.core.records import Records
+
+        return Records(self.cipher, self._ids)
+
+    @cached_property
+    def writes(self) -> Writes:
+        from continuum.core.writes import Writes
+
+        return Writes(
+            self.storage, self.cache, self.records, clock=self.clock, metrics=self.metrics, indexer=self._indexer
+        )
+
+    @cached_property
+    def reads(self) -> Reads:
+        from continuum.core.reads import Reads
+
+        return Reads(
+            self.storage, self.cache, self.records, clock=self.clock, metrics=self.metrics,
+            retriever=lambda: self.retriever, indexer=self._indexer,
         )  # fmt: skip
 
     @property
@@ -93,12 +110,14 @@ class MemoryEngine:
 
     @ids.setter
     def ids(self, value: IdGenerator) -> None:
-        self.records.ids = value
+        self._ids = value
+        if "records" in self.__dict__:
+            self.records.ids = value
 
     @property
     def indexer(self) -> EmbeddingIndexer | None:
         """Embeds stored memories (continuum.core.indexer.EmbeddingIndexer), or None."""
-        return self.writes.indexer
+        return self.writes.indexer if "writes" in self.__dict__ else self._indexer
 
     # ---- records and tenants ------------------------------------------------------------
 
@@ -130,6 +149,9 @@ class MemoryEngine:
         return await self.reads.recall(tenant_id, query)
 
     async def turn(self, tenant_id: str, request: TurnInput) -> TurnResult:
+        from continuum.core.operations.learn import LearnInput, TurnResult
+        from continuum.core.operations.recall import RecallQuery
+
         learned = await self.learn(tenant_id, LearnInput(
             user_message=request.user_message, ai_response=request.ai_response, thinking=request.thinking,
             instance_id=request.instance_id, session_id=request.session_id, metadata=request.metadata,
@@ -176,9 +198,7 @@ class MemoryEngine:
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchResults:
         return await self.reads.search(tenant_id, query)
 
-    async def list_entities(
-        self, tenant_id: str, *, entity_type: str | None, limit: int, offset: int
-    ) -> EntityPage:
+    async def list_entities(self, tenant_id: str, *, entity_type: str | None, limit: int, offset: int) -> EntityPage:
         return await self.reads.list_entities(tenant_id, entity_type=entity_type, limit=limit, offset=offset)
 
     async def get_entity(self, tenant_id: str, name: str, *, link_limit: int = 20) -> EntityDetailView:

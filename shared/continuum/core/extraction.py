@@ -18,6 +18,8 @@ MAX_CONCEPT_LENGTH = 80
 
 @dataclass(frozen=True)
 class Concept:
+    """A concept found in text: its name and how it was recognised."""
+
     name: str
     kind: str  # "name" | "quoted" | "technical"
 

@@ -58,6 +58,8 @@ def bm25(
 
 @dataclass
 class Scored:
+    """A candidate memory with its final score, the signals behind it and the concepts that linked it."""
+
     memory: MemoryRecord
     score: float
     lexical: float = 0.0

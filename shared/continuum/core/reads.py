@@ -3,7 +3,9 @@
 Recall and search results are cached per tenant (see caching.py) as JSON; a hit
 is rebuilt into the same models, with a fresh `query_time_ms`. An answer that shows a
 memory with an expiry is cached only until that expiry (`valid_until`, on the engine's
-clock): after it, a fresh read would no longer show the memory.
+clock): after it, a fresh read would no longer show the memory. Each operation imports the
+values it returns (but recall's) where it builds them: a Lambda function serving recall
+never defines the dataclasses of search, listings or concepts (see continuum.core.operations).
 """
 
 from __future__ import annotations
@@ -16,21 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from continuum.clock import Clock
 from continuum.core.caching import CacheLookup, ResultCache
-from continuum.core.operations import (
-    ConceptRelation,
-    EntityDetailView,
-    EntityLinkView,
-    EntityPage,
-    MemoryPage,
-    MemoryView,
-    Recall,
-    RecalledItem,
-    RecallQuery,
-    SearchHit,
-    SearchQuery,
-    SearchResults,
-    TenantStats,
-)
+from continuum.core.operations.recall import ConceptRelation, Recall, RecalledItem, RecallQuery
 from continuum.core.records import Records
 from continuum.errors import InvalidInput, NotFound
 from continuum.ids import is_valid_id
@@ -39,6 +27,9 @@ from continuum.ports import Metrics, Storage
 
 if TYPE_CHECKING:
     from continuum.core.indexer import EmbeddingIndexer
+    from continuum.core.operations.concepts import EntityDetailView, EntityPage, TenantStats
+    from continuum.core.operations.memories import MemoryPage, MemoryView
+    from continuum.core.operations.search import SearchQuery, SearchResults
     from continuum.core.ranking import Scored
     from continuum.core.retrieval import Retriever
 
@@ -64,6 +55,8 @@ def _recall_from_cache(data: dict[str, Any]) -> Recall:
 
 
 def _search_from_cache(data: dict[str, Any]) -> SearchResults:
+    from continuum.core.operations.search import SearchHit, SearchResults
+
     data["results"] = [SearchHit(**{**r, "created_at": _time(r["created_at"])}) for r in data["results"]]
     return SearchResults(**data)
 
@@ -129,9 +122,13 @@ class Reads:
             )
             for s in retrieval.scored
         ]
-        concepts = list(dict.fromkeys([e.name for e in retrieval.concepts] + [
-            names.get(link.concept_a, link.concept_a) for link in retrieval.links
-        ] + [names.get(link.concept_b, link.concept_b) for link in retrieval.links]))[: query.max_concepts]
+        concepts = list(
+            dict.fromkeys(
+                [e.name for e in retrieval.concepts]
+                + [names.get(link.concept_a, link.concept_a) for link in retrieval.links]
+                + [names.get(link.concept_b, link.concept_b) for link in retrieval.links]
+            )
+        )[: query.max_concepts]
         relationships = [
             ConceptRelation(
                 source=names.get(link.concept_a, link.concept_a),
@@ -154,6 +151,8 @@ class Reads:
         return result
 
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchResults:
+        from continuum.core.operations.search import SearchHit, SearchResults
+
         started = time.perf_counter()
         retriever = self._retriever()
         if query.mode == "semantic" and retriever.embedder is None:
@@ -197,6 +196,8 @@ class Reads:
     async def list_memories(
         self, tenant_id: str, filters: MemoryFilters, *, cursor: str | None, limit: int
     ) -> MemoryPage:
+        from continuum.core.operations.memories import MemoryPage
+
         if cursor is not None and not is_valid_id(cursor):
             raise InvalidInput("cursor: not a cursor returned by this API")
         records = await self.storage.list_memories(
@@ -206,14 +207,15 @@ class Reads:
         next_cursor = page[-1].id if len(records) > limit else None
         return MemoryPage(memories=[self.records.memory_view(r) for r in page], next_cursor=next_cursor)
 
-    async def list_entities(
-        self, tenant_id: str, *, entity_type: str | None, limit: int, offset: int
-    ) -> EntityPage:
+    async def list_entities(self, tenant_id: str, *, entity_type: str | None, limit: int, offset: int) -> EntityPage:
+        from continuum.core.operations.concepts import EntityPage
+
         records = await self.storage.list_entities(tenant_id, entity_type=entity_type, limit=limit, offset=offset)
         return EntityPage(entities=[self.records.entity_view(r) for r in records], limit=limit, offset=offset)
 
     async def get_entity(self, tenant_id: str, name: str, *, link_limit: int = 20) -> EntityDetailView:
         from continuum.core.extraction import concept_key
+        from continuum.core.operations.concepts import EntityDetailView, EntityLinkView
 
         key = concept_key(name)
         found = await self.storage.find_entities(tenant_id, [key])
@@ -235,5 +237,7 @@ class Reads:
         )
 
     async def stats(self, tenant_id: str) -> TenantStats:
+        from continuum.core.operations.concepts import TenantStats
+
         counts = await self.storage.counts(tenant_id)
         return TenantStats(tenant_id=tenant_id, **counts.__dict__)

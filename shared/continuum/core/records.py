@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from continuum.core.crypto import ContentCipher
-from continuum.core.operations import EntityView, LearnInput, MemoryView
 from continuum.core.text import analyze
 from continuum.ids import IdGenerator
 from continuum.models import (
@@ -19,6 +18,11 @@ from continuum.models import (
     MemoryRecord,
     MessageRecord,
 )
+
+if TYPE_CHECKING:
+    from continuum.core.operations.concepts import EntityView
+    from continuum.core.operations.learn import LearnInput
+    from continuum.core.operations.memories import MemoryView
 
 LINK_RATE = 0.2  # strength s becomes s + rate * (1 - s) at each co-occurrence
 MAX_LINKED_CONCEPTS = 12
@@ -140,7 +144,12 @@ class Records:
             now=now,
         )
 
+    # The views are imported where they are built: a process serving recall or learn never
+    # imports the memory listings' or concepts' values (see continuum.core.operations).
+
     def memory_view(self, record: MemoryRecord) -> MemoryView:
+        from continuum.core.operations.memories import MemoryView
+
         return MemoryView(
             id=record.id,
             content=self.cipher.decrypt(record.content),
@@ -155,6 +164,8 @@ class Records:
         )
 
     def entity_view(self, record: EntityRecord) -> EntityView:
+        from continuum.core.operations.concepts import EntityView
+
         return EntityView(
             name=record.name,
             entity_type=record.entity_type,

@@ -15,15 +15,7 @@ from typing import TYPE_CHECKING
 
 from continuum.clock import Clock
 from continuum.core.caching import ResultCache
-from continuum.core.operations import (
-    LearnInput,
-    LearnResult,
-    MemoryPatch,
-    MemoryView,
-    NewMemory,
-    StoredBatch,
-    StoredMemory,
-)
+from continuum.core.operations.learn import LearnInput, LearnResult
 from continuum.core.records import Records
 from continuum.errors import InvalidInput, NotFound
 from continuum.models import InsertResult, MemoryChanges, MemoryRecord
@@ -31,6 +23,7 @@ from continuum.ports import Metrics, Storage
 
 if TYPE_CHECKING:
     from continuum.core.indexer import EmbeddingIndexer
+    from continuum.core.operations.memories import MemoryPatch, MemoryView, NewMemory, StoredBatch, StoredMemory
 
 
 def _check_expiry(expires_at: datetime | None, now: datetime, field: str) -> None:
@@ -103,6 +96,8 @@ class Writes:
         )
 
     async def store_memory(self, tenant_id: str, memory: NewMemory) -> StoredMemory:
+        from continuum.core.operations.memories import StoredMemory
+
         result = await self.store_batch(tenant_id, [memory], field="")
         item = result.results[0]
         return StoredMemory(id=item.id, status=item.status, tenant_id=tenant_id)
@@ -110,6 +105,9 @@ class Writes:
     async def store_batch(
         self, tenant_id: str, memories: Sequence[NewMemory], *, field: str = "memories"
     ) -> StoredBatch:
+        # imported here: learn (and turn) never import the memories' values
+        from continuum.core.operations.memories import StoredBatch
+
         now = self.clock.now()
         for index, item in enumerate(memories):
             where = f"{field}[{index}].expires_at" if field else "expires_at"

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from continuum.models import (
     EntityRecord,
@@ -178,8 +178,9 @@ async def tenant_counts(fetch: Fetch, dialect: Dialect, tenant_id: str) -> Tenan
     return TenantCounts(**{k: int(v) for k, v in rows[0].items()})
 
 
-@dataclass(frozen=True)
-class VectorQuery:
+# A NamedTuple, not a frozen dataclass: as immutable and comparable, and several times
+# cheaper to define, which every Lambda cold start pays for.
+class VectorQuery(NamedTuple):
     """One nearest-neighbour request: the arguments of `Storage.vector_candidates`."""
 
     tenant_id: str
