@@ -16,6 +16,7 @@ from typing import Any
 
 from continuum.api.envelope import error_body, error_headers
 from continuum.api.manifest import WRITE_ROUTES
+from continuum.api.middleware import read_body
 from continuum.core.idempotency import (
     IdempotencyStore,
     IdempotencyUnavailable,
@@ -64,7 +65,7 @@ class IdempotencyMiddleware:
         if tenant is None:  # let the route answer the auth error exactly as it would without the key
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         digest = hashlib.sha256(f"{scope['method']} {scope['path']}\n".encode() + body).hexdigest()
         record_key = f"{tenant}#{key}"
         try:
@@ -154,15 +155,3 @@ class IdempotencyMiddleware:
             await self.store.release(key, digest)
         except Exception:  # the lock expires by itself
             log.exception("could not release idempotency key")
-
-
-async def _read_body(receive: Any) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.request":
-            parts.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(parts)
-        elif message["type"] == "http.disconnect":
-            return b"".join(parts)

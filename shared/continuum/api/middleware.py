@@ -75,7 +75,8 @@ def _nested_too_deeply(body: bytes) -> bool:
     return False
 
 
-async def _read_body(receive: Any) -> bytes:
+async def read_body(receive: Any) -> bytes:
+    """The whole request body (what arrived of it, if the client disconnects first)."""
     parts: list[bytes] = []
     while True:
         message = await receive()
@@ -157,7 +158,7 @@ class RequestMiddleware:
 
             app_receive = limited_receive
             if _is_json(headers.get("content-type", "")):
-                body = await _read_body(limited_receive)
+                body = await read_body(limited_receive)
                 if _nested_too_deeply(body):
                     await refuse(400, error_json("invalid_json", NESTED_TOO_DEEPLY))
                     return
