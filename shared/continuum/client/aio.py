@@ -215,7 +215,7 @@ class AsyncContinuum:
             page = await self.list_memories_page(instance_id=instance_id, session_id=session_id, role=role,
                                            metadata=metadata, since=since, until=until, limit=size,
                                            cursor=cursor)  # fmt: skip
-            for memory in page.memories:
+            for memory in page.memories[:size]:
                 yield memory
             seen += len(page.memories)
             if page.next_cursor is None:

@@ -20,7 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from continuum import __version__
@@ -188,7 +188,13 @@ def read(call_: Call, status: int, headers: Mapping[str, str], body: bytes) -> A
     if 200 <= status < 300 or status in call_.accept:
         if call_.model is None:
             return None
-        return call_.model.model_validate_json(body)
+        try:
+            return call_.model.model_validate_json(body)
+        except ValidationError as exc:  # not this API's answer (another service, another version)
+            first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            message = f"the answer is not a {call_.model.__name__}: {where}: {first['msg']}"
+            raise ContinuumError(status, "unexpected_response", message, headers.get("x-request-id")) from None
     raise failure(status, headers, body)
 
 

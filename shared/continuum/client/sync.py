@@ -213,8 +213,7 @@ class Continuum:
             page = self.list_memories_page(instance_id=instance_id, session_id=session_id, role=role,
                                            metadata=metadata, since=since, until=until, limit=size,
                                            cursor=cursor)  # fmt: skip
-            for memory in page.memories:  # noqa: UP028 - the same loop as the async client's
-                yield memory
+            yield from page.memories[:size]
             seen += len(page.memories)
             if page.next_cursor is None:
                 return
