@@ -25,7 +25,8 @@ WITHOUT_SHARED_STORE = {"workers"}
 
 
 class LoseFirstAnswers(httpx.HTTPTransport):
-    """Sends every request for real; the first `count` answers to `path` never arrive."""
+    """Sends every request for real; the first `count` successful answers to `path` (the
+    write happened) never arrive."""
 
     def __init__(self, path: str, count: int = 1) -> None:
         super().__init__()
@@ -37,7 +38,7 @@ class LoseFirstAnswers(httpx.HTTPTransport):
             return response
         self.sent.append(request.headers.get("idempotency-key"))
         response.read()
-        if self.count > 0:
+        if self.count > 0 and response.is_success:
             self.count -= 1
             raise httpx.ReadError("connection reset by peer (test: the answer is lost)", request=request)
         return response

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from types import EllipsisType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -33,6 +33,9 @@ from continuum.schemas import (
     Stats,
     TurnResponse,
 )
+
+if TYPE_CHECKING:
+    from continuum.client.sync import Continuum
 
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -67,6 +70,13 @@ class AsyncContinuum:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+    def sync_client(self) -> Continuum:
+        """A `Continuum` with this client's settings (URL, credentials, retries)."""
+        from continuum.client.sync import Continuum
+
+        config = self._config
+        return Continuum(config.base_url, "", timeout=config.timeout, headers=config.headers, retry=config.retry)
 
     async def __aenter__(self) -> AsyncContinuum:
         return self

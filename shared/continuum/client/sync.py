@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from types import EllipsisType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -33,6 +33,9 @@ from continuum.schemas import (
     Stats,
     TurnResponse,
 )
+
+if TYPE_CHECKING:
+    from continuum.client.aio import AsyncContinuum
 
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -67,6 +70,13 @@ class Continuum:
 
     def close(self) -> None:
         self._http.close()
+
+    def async_client(self) -> AsyncContinuum:
+        """An `AsyncContinuum` with this client's settings (URL, credentials, retries)."""
+        from continuum.client.aio import AsyncContinuum
+
+        config = self._config
+        return AsyncContinuum(config.base_url, "", timeout=config.timeout, headers=config.headers, retry=config.retry)
 
     def __enter__(self) -> Continuum:
         return self
