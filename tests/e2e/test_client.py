@@ -7,6 +7,12 @@ it, so the SDK retries with the same Idempotency-Key and the server replays its 
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -19,6 +25,9 @@ from continuum.client import (
     NotFoundError,
 )
 from continuum.schemas import LearnResponse, Memory
+from tests.support.servers import REPO, clean_env
+
+DOC = REPO / "docs" / "integrations.md"
 
 # Targets whose instances share no idempotency store (a Worker without Upstash).
 WITHOUT_SHARED_STORE = {"workers"}
@@ -181,3 +190,26 @@ async def test_the_async_client(server, tenant, target_name):
             await client.delete_memory("01JAAAAAAAAAAAAAAAAAAAAAAA")
         assert caught.value.code == "not_found"
         assert (await client.stats()).memories == 7
+
+
+def documented_examples(section: str, doc: Path = DOC) -> list[str]:
+    """The ```python blocks of one `## section` of docs/integrations.md."""
+    text = doc.read_text(encoding="utf-8")
+    start = text.index(f"\n## {section}\n")
+    end = text.find("\n## ", start + 1)
+    return re.findall(r"```python\n(.*?)```", text[start : end if end != -1 else None], re.S)
+
+
+def run_example(code: str, server, key: str) -> str:
+    env = clean_env({"CONTINUUM_URL": server.url, "CONTINUUM_API_KEY": key,
+                     "PYTHONPATH": os.pathsep.join([str(REPO / "shared"), str(REPO)])})  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_documented_examples_run(server, tenant):
+    sync_example, async_example = documented_examples("Python SDK")
+    out = run_example(sync_example, server, _key(tenant))
+    assert "Fly.io" in out and "PostgreSQL 17" in out and "404 not_found" in out
+    assert "Remind me where Orion runs" in run_example(async_example, server, _key(tenant))

@@ -30,6 +30,7 @@ from langmem import create_manage_memory_tool, create_search_memory_tool
 
 from continuum.client import Continuum
 from continuum.integrations.langgraph import AsyncContinuumStore, ContinuumStore
+from tests.e2e.test_client import documented_examples, run_example
 
 VALUE = {"content": "Alice prefers vegetarian food 🥦", "tags": ["food", "diet"], "stars": 4.5,
          "nested": {"level": {"deep": [1, None, True, {"a": {"b": {"c": {"d": {"e": {"f": 2**70}}}}}}]}},
@@ -233,3 +234,12 @@ async def test_langmem_memory_tools_on_the_store(server, store):
         await amanage.ainvoke({"content": "Dana is learning Portuguese"})
         hits = json.loads(await asearch.ainvoke({"query": "Portuguese"}))
         assert hits[0]["value"]["content"] == "Dana is learning Portuguese"
+
+
+def test_the_documented_examples_run(server):
+    _, http = server.new_tenant()
+    with http:
+        store_example, langmem_example = documented_examples("LangGraph store")
+        out = run_example(store_example, server, http.headers["X-API-Key"])
+        assert "Thai curry" in out and "('memories', 'alice')" in out
+        assert "created memory" in run_example(langmem_example, server, http.headers["X-API-Key"])
