@@ -306,3 +306,27 @@ def test_the_sdk_imports_only_the_ground_the_schemas_and_the_route_manifest():
         and layers.layer_of(imp.target) != "ground" and imp.target not in allowed
     ]  # fmt: skip
     assert wrong == []
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date():
+    from datetime import UTC, datetime
+
+    from continuum.client.core import parse_retry_after
+
+    now = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("3", now) == 3 and parse_retry_after(" 1.5 ", now) == 1.5
+    assert parse_retry_after("Fri, 27 Nov 2026 12:00:10 GMT", now) == 10
+    assert parse_retry_after("Fri, 27 Nov 2026 11:59:00 GMT", now) == 0  # already past: retry now
+    assert parse_retry_after("-4", now) == 0
+    for unreadable in (None, "", "soon", "nan"):
+        assert parse_retry_after(unreadable, now) is None
+
+
+def test_back_off_is_full_jitter_under_a_doubling_cap_and_retry_after_is_a_floor():
+    policy = RetryPolicy(max_retries=6, base_delay=0.5, max_delay=4.0, max_retry_after=30)
+    for attempt in range(6):
+        waits = [policy.delay(attempt, None) for _ in range(200)]
+        cap = min(4.0, 0.5 * 2**attempt)
+        assert all(0 <= w <= cap for w in waits) and max(waits) > cap / 2  # spread over the whole range
+    assert all(2 <= policy.delay(0, 2) <= 2.55 for _ in range(100))
+    assert policy.delay(6, None) is None and policy.delay(0, 31) is None
