@@ -242,6 +242,13 @@ def test_an_answer_of_the_wrong_shape_is_an_sdk_error_naming_it(scripted):
     assert caught.value.request_id == "req-1"
 
 
+def test_health_reports_a_server_that_is_down_without_retrying(scripted):
+    scripted.answer(Answer(503, {"status": "down", "checks": {"database": "down"}}, {"Retry-After": "5"}))
+    with Continuum(scripted.url) as client:
+        assert client.health().status == "down"
+    assert len(scripted.seen) == 1
+
+
 def test_configuration_from_the_environment(scripted, monkeypatch):
     monkeypatch.setenv("CONTINUUM_URL", scripted.url + "/")
     monkeypatch.setenv("CONTINUUM_API_KEY", "ck_from_env")

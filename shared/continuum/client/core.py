@@ -20,12 +20,13 @@ from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
+import httpx
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from continuum import __version__
 from continuum.api.manifest import WRITE_ROUTES
-from continuum.client.errors import ContinuumError, envelope, error_from_response
+from continuum.client.errors import ConnectionError, ContinuumError, envelope, error_from_response
 
 DEFAULT_URL = "http://127.0.0.1:8420"
 RETRY_STATUSES = frozenset({429, 503})
@@ -174,13 +175,34 @@ def error_code(body: bytes) -> str | None:
     return str(found.get("code")) if found is not None else None
 
 
-def retry_delay(policy: RetryPolicy, attempt: int, status: int, headers: Mapping[str, str], body: bytes,
-                keyed: bool) -> float | None:  # fmt: skip
-    """How long to wait before retrying an answer with `status`, or None: it is final."""
+UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # the request never left
+DROP_KEY = -1.0  # `after_answer`: resend at once without Idempotency-Key
+
+
+def after_answer(policy: RetryPolicy, attempt: int, call_: Call, status: int, headers: Mapping[str, str],
+                 body: bytes, keyed: bool) -> float | None:  # fmt: skip
+    """What to do with an answer: None (it is final), DROP_KEY, or seconds to wait before retrying."""
+    if status in call_.accept:
+        return None
+    if keyed and status == 422 and error_code(body) == "idempotency_unsupported":
+        # This deployment keeps no idempotency records: send plainly from now on, and
+        # repeat such writes only when the request surely never arrived.
+        return DROP_KEY
     in_progress = status == 409 and keyed and error_code(body) == "conflict"
     if status not in RETRY_STATUSES and not in_progress:
         return None
     return policy.delay(attempt, parse_retry_after(headers.get("retry-after")))
+
+
+def after_failure(policy: RetryPolicy, attempt: int, call_: Call, error: httpx.TransportError, keyed: bool,
+                  base_url: str) -> float:  # fmt: skip
+    """Seconds to wait before retrying after no answer came, or the ConnectionError to raise."""
+    safe = isinstance(error, UNSENT) or call_.repeatable or keyed
+    wait = policy.delay(attempt, None) if safe else None
+    if wait is None:
+        detail = f"{call_.method} {base_url}{call_.path}: {type(error).__name__}: {error}"
+        raise ConnectionError(0, "connection_error", detail) from error
+    return wait
 
 
 def read(call_: Call, status: int, headers: Mapping[str, str], body: bytes) -> Any:

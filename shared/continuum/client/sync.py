@@ -12,8 +12,18 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from continuum.client import operations as ops
-from continuum.client.core import Call, RetryPolicy, as_dict, configure, error_code, fields, moment, read, retry_delay
-from continuum.client.errors import ConnectionError
+from continuum.client.core import (
+    DROP_KEY,
+    Call,
+    RetryPolicy,
+    after_answer,
+    after_failure,
+    as_dict,
+    configure,
+    fields,
+    moment,
+    read,
+)
 from continuum.schemas import (
     EntityDetail,
     EntityList,
@@ -37,7 +47,7 @@ from continuum.schemas import (
 if TYPE_CHECKING:
     from continuum.client.aio import AsyncContinuum
 
-_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+KEY = "Idempotency-Key"
 
 
 class Continuum:
@@ -92,7 +102,7 @@ class Continuum:
     def _send(self, call: Call) -> Any:
         headers: dict[str, str] = {}
         if call.keyed and self._idempotency_keys:
-            headers["Idempotency-Key"] = str(uuid.uuid4())  # the same on every retry of this call
+            headers[KEY] = str(uuid.uuid4())  # the same on every retry of this call
         if call.body is not None:
             headers["Content-Type"] = "application/json"
         content = call.content()
@@ -100,31 +110,21 @@ class Continuum:
         attempt = 0
         while True:
             try:
-                response = self._http.request(call.method, call.path, params=call.params, content=content,
-                                              headers=headers)  # fmt: skip
+                response = self._http.request(
+                    call.method, call.path, params=call.params, content=content, headers=headers
+                )
             except httpx.TransportError as exc:
-                safe = isinstance(exc, _UNSENT) or call.repeatable or "Idempotency-Key" in headers
-                wait = policy.delay(attempt, None) if safe else None
-                if wait is None:
-                    raise ConnectionError(0, "connection_error", f"{call.method} {self.base_url}{call.path}: "
-                                          f"{type(exc).__name__}: {exc}") from exc  # fmt: skip
-                time.sleep(wait)
+                time.sleep(after_failure(policy, attempt, call, exc, KEY in headers, self.base_url))
                 attempt += 1
                 continue
             body = response.content
-            if (
-                response.status_code == 422 and "Idempotency-Key" in headers
-                and error_code(body) == "idempotency_unsupported"
-            ):  # fmt: skip
-                # This deployment keeps no idempotency records: send plainly from now on,
-                # and retry such writes only when the request surely never arrived.
-                self._idempotency_keys = False
-                del headers["Idempotency-Key"]
-                continue
-            wait = retry_delay(policy, attempt, response.status_code, response.headers, body,
-                               "Idempotency-Key" in headers)  # fmt: skip
+            wait = after_answer(policy, attempt, call, response.status_code, response.headers, body, KEY in headers)
             if wait is None:
                 return read(call, response.status_code, response.headers, body)
+            if wait == DROP_KEY:
+                self._idempotency_keys = False
+                del headers[KEY]
+                continue
             time.sleep(wait)
             attempt += 1
 
