@@ -24,9 +24,11 @@ KEEP_SOURCES = ("continuum",)
 # The local server's and command line's packages (in the base install) no handler imports.
 SERVER_ONLY = ("uvicorn", "click", "h11", "prometheus_client")
 # Parts of the core that only other runtimes run: the Worker, D1 (a Worker binding), the
-# command line and the local server's entry.
+# command line and the local server's entry; the SDK and the framework integrations, which
+# run in the caller's process.
 OTHER_RUNTIMES = (
     "continuum/workers", "continuum/storage/d1", "continuum/cli", "continuum/server.py", "continuum/doctor.py",
+    "continuum/client", "continuum/integrations",
 )
 REMOVE = (
     "bin",
