@@ -31,7 +31,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "observability": ("continuum.observability",),
     # aws/ and workers/ hold their runtime's adapters beside its entry (handler.py, app.py)
     "adapters": ("continuum.storage", "continuum.cache", "continuum.embeddings", "continuum.aws", "continuum.workers"),
-    "http": ("continuum.api", "continuum.schemas", "continuum.export_format"),
+    "http": ("continuum.api", "continuum.schemas", "continuum.export_format", "continuum.mcp"),
     "runtime": ("continuum.runtime",),
     "entries": (
         "continuum.server", "continuum.aws.handler", "continuum.workers.app", "continuum.cli", "continuum.doctor",
