@@ -23,14 +23,20 @@ from pathlib import Path
 KEEP_SOURCES = ("continuum",)
 # The local server's and command line's packages (in the base install) no handler imports.
 SERVER_ONLY = ("uvicorn", "click", "h11", "prometheus_client")
+# The MCP SDK and what only it needs: `continuum mcp` (stdio) runs it; the `mcp` function
+# serves /mcp with continuum.mcp.protocol, which imports none of it.
+MCP_SDK = ("mcp", "mcp_types", "sse_starlette", "httpx2", "httpcore2", "jsonschema", "jsonschema_specifications",
+           "referencing", "rpds", "python_multipart", "multipart")  # fmt: skip
 # Parts of the core that only other runtimes run: the Worker, D1 (a Worker binding), the
 # command line and the local server's entry.
 OTHER_RUNTIMES = (
     "continuum/workers", "continuum/storage/d1", "continuum/cli", "continuum/server.py", "continuum/doctor.py",
+    "continuum/mcp/stdio.py", "continuum/mcp/remote.py",
 )
 REMOVE = (
     "bin",
     *SERVER_ONLY,
+    *MCP_SDK,
     *OTHER_RUNTIMES,
     "pydantic/v1",
     "aws_lambda_powertools/event_handler",
@@ -49,7 +55,7 @@ def slim(root: Path) -> None:
             target.unlink()
         else:
             shutil.rmtree(target, ignore_errors=True)
-    for name in SERVER_ONLY:
+    for name in (*SERVER_ONLY, *MCP_SDK, "rpds_py"):
         for info in root.glob(f"{name}-*.dist-info"):
             shutil.rmtree(info)
     for info in root.glob("*.dist-info"):
