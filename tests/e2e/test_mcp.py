@@ -14,8 +14,9 @@ from mcp.shared.exceptions import MCPError
 from tests.support.mcp_client import call, every_tool, failure, isolation, over_http, over_stdio, run
 from tests.support.servers import RunningServer
 
+CLIENT = {"name": "t", "version": "1"}
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": CLIENT}}  # fmt: skip
 
 
 def new_key(server: RunningServer, tenant_id: str, scopes: list[str] | None = None) -> str:
@@ -53,7 +54,10 @@ def test_one_tenant_cannot_reach_another_through_mcp(server: RunningServer) -> N
     other_tenant, other_key = fresh_tenant(server)
 
     async def scenario() -> None:
-        async with over_http(server.url + "/mcp", owner_key) as owner, over_http(server.url + "/mcp", other_key) as other:
+        async with (
+            over_http(server.url + "/mcp", owner_key) as owner,
+            over_http(server.url + "/mcp", other_key) as other,
+        ):
             await isolation(owner, other, other_tenant=other_tenant)
 
     run(scenario())
@@ -97,7 +101,11 @@ def test_http_answers_without_key_wrong_host_and_other_methods(server: RunningSe
         garbage = http.post("/mcp", content=b"{nope", headers={**auth, "Content-Type": "application/json"})
         assert garbage.status_code == 400 and garbage.json()["error"]["code"] == -32700
         unknown = http.post("/mcp", json={"jsonrpc": "2.0", "id": 7, "method": "no/such"}, headers=auth)
-        assert unknown.json() == {"jsonrpc": "2.0", "id": 7, "error": {"code": -32601, "message": "method not found: no/such"}}
+        assert unknown.json() == {
+            "jsonrpc": "2.0",
+            "id": 7,
+            "error": {"code": -32601, "message": "method not found: no/such"},
+        }
 
 
 def test_the_sdk_client_without_a_key_is_refused(server: RunningServer) -> None:
@@ -108,8 +116,10 @@ def test_the_sdk_client_without_a_key_is_refused(server: RunningServer) -> None:
     # The SDK reports the 401 as an MCP error (its transport maps HTTP failures onto one).
     with pytest.raises(BaseException) as raised:
         run(scenario())
-    assert raised.group_contains(MCPError) if isinstance(raised.value, BaseExceptionGroup) else (
-        isinstance(raised.value, MCPError)
+    assert (
+        raised.group_contains(MCPError)
+        if isinstance(raised.value, BaseExceptionGroup)
+        else (isinstance(raised.value, MCPError))
     ), repr(raised.value)
 
 

@@ -102,7 +102,10 @@ def test_tenant_isolation_and_refusals_through_the_lambda_function(deployment, b
     other_key = tenant_key(deployment, other_tenant)
 
     async def scenario() -> None:
-        async with over_http(bridge.url + "/mcp", owner_key) as owner, over_http(bridge.url + "/mcp", other_key) as other:
+        async with (
+            over_http(bridge.url + "/mcp", owner_key) as owner,
+            over_http(bridge.url + "/mcp", other_key) as other,
+        ):
             await isolation(owner, other, other_tenant=other_tenant)
             assert "invalid_request" in await failure(owner, "recall", message="")
 

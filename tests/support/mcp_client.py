@@ -11,9 +11,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx2
-from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+
+from mcp import Client, StdioServerParameters
 
 TOOLS = {"remember", "learn_turn", "recall", "search", "get_memory", "list_memories", "update_memory", "forget",
          "concepts", "stats"}  # fmt: skip
@@ -26,9 +27,9 @@ async def over_http(url: str, api_key: str | None = None, **headers: str) -> Asy
     sent = dict(headers)
     if api_key:
         sent["Authorization"] = f"Bearer {api_key}"
-    async with httpx2.AsyncClient(headers=sent, timeout=httpx2.Timeout(60.0)) as http:
-        async with Client(streamable_http_client(url, http_client=http)) as client:
-            yield client
+    http = httpx2.AsyncClient(headers=sent, timeout=httpx2.Timeout(60.0))
+    async with http, Client(streamable_http_client(url, http_client=http)) as client:
+        yield client
 
 
 def over_stdio(*args: str, env: dict[str, str]) -> Client:

@@ -16,7 +16,7 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 def _split(host: str) -> tuple[str, str | None]:
-    """"Name:port" -> (name, port); IPv6 literals keep their brackets."""
+    """ "Name:port" -> (name, port); IPv6 literals keep their brackets."""
     host = host.strip().lower()
     if host.startswith("["):
         name, _, rest = host.partition("]")

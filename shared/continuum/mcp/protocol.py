@@ -98,9 +98,7 @@ async def call_tool(tools: Tools, params: dict[str, Any]) -> dict[str, Any]:
     try:
         checked = arguments_model(name).model_validate(arguments)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors())
         return tool_error(f"invalid_request: {problems}")
     try:
         result = await tools.function(name)(**{field: getattr(checked, field) for field in type(checked).model_fields})
@@ -114,7 +112,7 @@ async def read_resource(tools: Tools, params: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(uri, str) or not uri.startswith(RECALL_PREFIX) or len(uri) == len(RECALL_PREFIX):
         raise RpcError(INVALID_PARAMS, f"unknown resource {uri!r}; resources: {RECALL_TEMPLATE}")
     try:
-        text = await tools.recall_context(unquote(uri[len(RECALL_PREFIX):]))
+        text = await tools.recall_context(unquote(uri[len(RECALL_PREFIX) :]))
     except ToolFailure as exc:
         raise RpcError(INVALID_PARAMS, str(exc)) from None
     return {"contents": [{"uri": uri, "mimeType": "text/plain", "text": text}]}
