@@ -31,7 +31,7 @@ MCP_SDK = ("mcp", "mcp_types", "sse_starlette", "httpx2", "httpcore2", "jsonsche
 # command line and the local server's entry.
 OTHER_RUNTIMES = (
     "continuum/workers", "continuum/storage/d1", "continuum/cli", "continuum/server.py", "continuum/doctor.py",
-    "continuum/mcp/stdio.py", "continuum/mcp/remote.py",
+    "continuum/mcp/stdio.py",
 )
 REMOVE = (
     "bin",
