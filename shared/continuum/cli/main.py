@@ -31,6 +31,7 @@ from continuum.cli.common import (
     with_services,
 )
 from continuum.cli.keys import keys
+from continuum.cli.mcp import mcp_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -372,6 +373,7 @@ def doctor() -> None:
 
 
 cli.add_command(keys)
+cli.add_command(mcp_command)
 
 
 def main() -> None:
