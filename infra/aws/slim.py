@@ -11,7 +11,9 @@ uvicorn, click and prometheus_client, which the base install brings; the MCP SDK
 only `continuum mcp` runs, and cryptography, which it brings, unless the `encryption`
 extra is packed; the core's modules that only the Worker, the CLI or the local server
 run), type stubs, scripts,
-and dist-info files except METADATA and entry points (read by importlib.metadata).
+and dist-info files except METADATA's headers and entry points (read by importlib.metadata;
+the long description after the headers is the package's README or changelog, 144 KB for
+pydantic).
 """
 
 from __future__ import annotations
@@ -87,6 +89,11 @@ def slim(root: Path) -> None:
         for item in info.iterdir():
             if item.name not in KEEP_DIST_INFO:
                 shutil.rmtree(item) if item.is_dir() else item.unlink()
+        metadata = info / "METADATA"
+        if metadata.is_file():
+            headers, blank, _description = metadata.read_text(encoding="utf-8").partition("\n\n")
+            if blank:
+                metadata.write_text(headers + "\n", encoding="utf-8")
     for pattern in ("**/*.pyi", "**/py.typed"):
         for path in root.glob(pattern):
             path.unlink()
