@@ -33,8 +33,9 @@ class ReplicatedPostgres:
     def standby_url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.standby.port}/{DATABASE}"
 
-    def standby_sql(self, sql: str) -> list[tuple]:
-        with psycopg.connect(self.standby.admin_url, autocommit=True, connect_timeout=5) as conn:
+    def standby_sql(self, sql: str, *, app_database: bool = False) -> list[tuple]:
+        url = self.standby_url if app_database else self.standby.admin_url
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
             cur = conn.execute(sql)
             return cur.fetchall() if cur.description else []
 
@@ -65,11 +66,13 @@ class ReplicatedPostgres:
             time.sleep(0.05)
         raise TimeoutError("standby did not catch up")
 
-    def standby_reads(self) -> int:
-        """Statements the application ran on the standby's database, from its own counters
-        (transactions committed there: every autocommit read is one)."""
-        rows = self.standby_sql(f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{DATABASE}'")
-        return int(rows[0][0])
+    def standby_app_queries(self) -> list[str]:
+        """The last statement of each application connection on the standby (its own
+        view, pg_stat_activity): what the server ran there."""
+        rows = self.standby_sql(
+            f"SELECT query FROM pg_stat_activity WHERE datname = '{DATABASE}' AND application_name = 'continuum-read'"
+        )
+        return [row[0] for row in rows]
 
     def stop_standby(self) -> None:
         self.standby.stop("immediate")

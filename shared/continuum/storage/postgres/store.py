@@ -50,9 +50,12 @@ class PostgresStorage(SqlStorage):
             graph=PostgresGraph(self.runner),
         )
 
-    def replicas_report(self) -> list[dict[str, object]] | None:
-        """Each read replica's state (for /v1/health), or None without replicas."""
-        return None if self.runner.replicas is None else self.runner.replicas.report()
+    async def replicas_report(self) -> list[dict[str, object]] | None:
+        """Each read replica's state, checked now (for /v1/health), or None without replicas."""
+        if self.runner.replicas is None:
+            return None
+        await self.runner.replicas.check()
+        return self.runner.replicas.report()
 
 
 ROUTED_READS = (
