@@ -28,17 +28,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support
+from tests.support.pg_replica import ReplicatedPostgres, replicated_postgres
+
 from common import table
-from storage import Corpus
 from continuum.core.operations.memories import NewMemory
 from continuum.core.operations.recall import RecallQuery
 from continuum.core.operations.search import SearchQuery
 from continuum.runtime import build_services
 from continuum.settings import Settings
-from tests.support.pg_replica import ReplicatedPostgres, replicated_postgres
+from storage import Corpus
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -152,7 +152,8 @@ async def main() -> None:
             await _run("with standby, 10% writes", replicated, pair, args, 0.10),
             await _run("primary only, again", base, pair, args, 0.0),  # order and warm-up effects
         ]
-    print(f"\n{args.tenants} tenants x {args.memories:,} memories, {args.clients} clients, {args.seconds:.0f} s per run")
+    shape = f"{args.tenants} tenants x {args.memories:,} memories, {args.clients} clients"
+    print(f"\n{shape}, {args.seconds:.0f} s per run")
     headers = ["run", "ops/s", "reads on standby", "primary CPU s", "standby CPU s"]
     print(table(headers, [
         [r["run"], r["ops_per_s"], f"{r['standby_share']:.1%}", r["primary_cpu_s"], r["standby_cpu_s"]] for r in rows
