@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
@@ -34,17 +34,11 @@ from continuum.storage.postgres.connect import (
     connection_settings,
     describe,
 )
-from continuum.storage.postgres.positions import (
-    UNKNOWN,
-    MemoryPositions,
-    RedisPositions,
-    WritePositions,
-    parse_lsn,
-    record_end,
-)
-from continuum.storage.postgres.replicas import Replica, ReplicaSet, replica_name
 from continuum.storage.sql.dialect import Statement
 from continuum.storage.sql.rows import Row
+
+if TYPE_CHECKING:  # replicas.py and positions.py are imported only when replicas are configured
+    from continuum.storage.postgres.replicas import Replica, ReplicaSet
 
 log = logging.getLogger("continuum.storage.postgres")
 T = TypeVar("T")
@@ -97,6 +91,9 @@ class PostgresRunner:
         self.replicas = self._replica_set(config, serverless) if config.read_urls else None
 
     def _replica_set(self, config: PostgresSettings, serverless: bool) -> ReplicaSet:
+        from continuum.storage.postgres.positions import MemoryPositions, RedisPositions, WritePositions
+        from continuum.storage.postgres.replicas import Replica, ReplicaSet, replica_name
+
         ttl = max(60.0, config.read_max_lag * POSITION_TTL_FACTOR)
         positions: WritePositions = (
             RedisPositions(config.lsn_redis_url, prefix=config.lsn_prefix, ttl=ttl)
@@ -125,6 +122,8 @@ class PostgresRunner:
         async def work(conn: AsyncConnection) -> list[Row]:
             return await fetch(conn, "SELECT pg_current_wal_insert_lsn()::text AS lsn")
 
+        from continuum.storage.postgres.positions import parse_lsn, record_end
+
         rows = await self.run(work, primary=True)
         return record_end(parse_lsn(rows[0]["lsn"]))
 
@@ -132,9 +131,11 @@ class PostgresRunner:
         """After a tenant's write: remember where it ended, before it is acknowledged."""
         if self.replicas is None:
             return
+        from continuum.storage.postgres.positions import UNKNOWN
+
         try:
             position = await self.primary_position()
-        except Exception:
+        except Exception:  # unknown position: this tenant reads from the primary for a while
             position = UNKNOWN
         await self.replicas.positions.advance(tenant_id, position)
 
