@@ -13,7 +13,10 @@ A private primary and a `pg_basebackup -R` hot standby (tests/support/pg_replica
 
 from __future__ import annotations
 
+import random
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,11 +134,65 @@ def test_paused_replay_never_hides_an_acknowledged_write(
         assert _replica(second)["reads"] - before >= 15
         replicated.resume_replay()
         replicated.wait_caught_up()
-        before = _replica(second)["reads"]
-        _assert_sees(reader, written[-1], "entry14")
-        wait_for(lambda: _replica(second)["reads"] > before or _assert_sees(reader, written[-1], "entry14"), 10,
-                 "the writer's reads back on the standby")  # fmt: skip
+        _back_on_standby(second, reader, written[-1], "entry14")
     assert tenant_id
+
+
+def _back_on_standby(server: RunningServer, client: httpx.Client, memory_id: str, word: str) -> None:
+    before = _replica(server)["reads"]
+
+    def served_there() -> bool:
+        _assert_sees(client, memory_id, word)
+        return _replica(server)["reads"] > before
+
+    wait_for(served_there, 10, "reads back on the standby")
+
+
+def test_writes_under_flapping_replay_are_always_read_back(
+    replicated: ReplicatedPostgres, two_instances: list[RunningServer]
+) -> None:
+    """Replay paused and resumed every 0.2-0.5 s while two writers (one per instance)
+    each read every acknowledged write back through the other instance."""
+    _ready(two_instances[0])
+    _ready(two_instances[1])
+    failures: list[str] = []
+    stop = threading.Event()
+    counts = [0, 0]
+
+    def writer(index: int) -> None:
+        _, mine = two_instances[index].new_tenant()
+        other = two_instances[1 - index].client(mine.headers["X-API-Key"])
+        with mine, other:
+            n = 0
+            while not stop.is_set():
+                word = f"flap{index}x{n}"
+                memory_id = _store(mine, f"velvet summit {word}")
+                try:
+                    _assert_sees(other, memory_id, word)
+                except AssertionError as exc:
+                    failures.append(f"{word}: {exc}")
+                n += 1
+            counts[index] = n
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    rng = random.Random(5)
+    deadline = time.monotonic() + 8
+    try:
+        while time.monotonic() < deadline:
+            replicated.pause_replay()
+            time.sleep(rng.uniform(0.2, 0.5))
+            replicated.resume_replay()
+            time.sleep(rng.uniform(0.2, 0.5))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        replicated.resume_replay()
+    assert failures == []
+    assert min(counts) >= 5, counts
+    assert _replica(two_instances[0])["reads"] + _replica(two_instances[1])["reads"] > 0
 
 
 def test_standby_down_reads_use_the_primary(replicated: ReplicatedPostgres, two_instances: list[RunningServer]) -> None:
@@ -160,6 +217,4 @@ def test_standby_down_reads_use_the_primary(replicated: ReplicatedPostgres, two_
         wait_for(lambda: _replica(server)["status"] == "up", 20, "standby back in use")
         replicated.wait_caught_up()
         _ready(server)
-        before = _replica(server)["reads"]
-        wait_for(lambda: (_assert_sees(client, kept, "zeppelin"), _replica(server)["reads"] > before)[1], 10,
-                 "reads back on the standby")  # fmt: skip
+        _back_on_standby(server, client, kept, "zeppelin")
