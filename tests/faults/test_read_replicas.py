@@ -99,6 +99,10 @@ def test_reads_land_on_the_standby(replicated: ReplicatedPostgres, two_instances
             assert client.get("/v1/stats").status_code == 200
     served = _replica(server)["reads"] - before_app
     assert served >= 40, f"only {served} reads went to the standby"
+    _, stranger = server.new_tenant()
+    with stranger:  # a read served by the standby is scoped to its tenant like any other
+        assert stranger.get(f"/v1/memories/{ids[-1]}").status_code == 404
+        assert stranger.get("/v1/memories").json()["memories"] == []
     # The standby's own view: the server's connections there ran the application's reads.
     ran = replicated.standby_app_queries()
     assert any("memories" in query for query in ran), ran
