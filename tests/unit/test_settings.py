@@ -98,3 +98,22 @@ def test_backend_selection():
     assert load({"CONTINUUM_CORS_ORIGINS": "https://a.example, https://b.example"}).cors_origins == (
         "https://a.example", "https://b.example",
     )  # fmt: skip
+
+
+def test_read_replicas_settings():
+    primary = "postgresql://u:pw@primary/db"
+    s = load({"POSTGRES_URL": primary, "POSTGRES_READ_URLS": "postgresql://u:r1pass@r1/db, postgresql://u:r2pass@r2/db",
+              "POSTGRES_READ_MAX_LAG": "5", "REDIS_URL": "redis://cache:6379/0"})  # fmt: skip
+    group = s.postgres
+    assert group.read_urls == ("postgresql://u:r1pass@r1/db", "postgresql://u:r2pass@r2/db")
+    assert group.read_max_lag == 5.0 and group.lsn_redis_url == "redis://cache:6379/0"
+    assert "r1pass" not in repr(group) and "r1pass" not in repr(s)
+    assert load({"POSTGRES_URL": primary}).postgres.lsn_redis_url is None  # no replicas: Redis not used for them
+    for env, fragment in [
+        ({"POSTGRES_URL": primary, "POSTGRES_READ_URLS": "mysql://u:secretpw@r1/db"}, "POSTGRES_READ_URLS"),
+        ({"POSTGRES_READ_URLS": "postgresql://r1/db"}, "needs PostgreSQL storage"),
+        ({"POSTGRES_URL": primary, "POSTGRES_READ_MAX_LAG": "0"}, "POSTGRES_READ_MAX_LAG"),
+    ]:
+        with pytest.raises(SettingsError) as caught:
+            load(env)
+        assert fragment in str(caught.value) and "secretpw" not in str(caught.value)

@@ -45,6 +45,16 @@ class Settings(GroupsMixin):
     postgres_max_overflow: int = field(
         default=10, metadata=_meta("POSTGRES_MAX_OVERFLOW", _parse_int(0, 1000))
     )
+    # Streaming replicas for reads (comma-separated URLs); see docs/storage.md "Read replicas".
+    postgres_read_urls: tuple[str, ...] = field(
+        default=(), metadata=_meta("POSTGRES_READ_URLS", _parse_list, secret=True)
+    )
+    postgres_read_max_lag: float = field(
+        default=10.0, metadata=_meta("POSTGRES_READ_MAX_LAG", _parse_float(0.1, 3600.0))
+    )
+    postgres_read_check_interval: float = field(
+        default=0.1, metadata=_meta("POSTGRES_READ_CHECK_INTERVAL", _parse_float(0.01, 60.0))
+    )
     redis_url: str | None = field(
         default=None, metadata=_meta("REDIS_URL", _parse_url(("redis", "rediss", "unix")), secret=True)
     )
@@ -183,6 +193,11 @@ class Settings(GroupsMixin):
         """Cross-field checks; raise SettingsError naming the variable at fault."""
         if self.storage == "postgres" and not self.postgres_url:
             raise SettingsError("CONTINUUM_STORAGE=postgres needs POSTGRES_URL")
+        for url in self.postgres_read_urls:
+            if url.split("://", 1)[0].lower() not in ("postgres", "postgresql"):
+                raise SettingsError("POSTGRES_READ_URLS must hold postgresql:// URLs, comma-separated")
+        if self.postgres_read_urls and self.storage_backend != "postgres":
+            raise SettingsError("POSTGRES_READ_URLS needs PostgreSQL storage (POSTGRES_URL)")
         if self.redis_url and self.upstash_redis_rest_url:
             raise SettingsError(
                 "REDIS_URL and UPSTASH_REDIS_REST_URL are both set: choose one shared cache"

@@ -30,8 +30,13 @@ class PostgresSettings(NamedTuple):
     url: str | None
     pool_size: int
     max_overflow: int
+    read_urls: tuple = ()  # streaming replicas for reads
+    read_max_lag: float = 10.0  # seconds; a replica further behind is skipped
+    read_check_interval: float = 0.1  # seconds between checks of each replica's replay position
+    lsn_redis_url: str | None = None  # where tenants' last write positions are shared (REDIS_URL)
+    lsn_prefix: str = "continuum:"
 
-    secret_fields = ('url',)
+    secret_fields = ('url', 'read_urls', 'lsn_redis_url')
     __repr__ = _masked_repr
 
 
@@ -136,8 +141,11 @@ class GroupsMixin:
     def postgres(self) -> PostgresSettings:
         s: Any = self
         return PostgresSettings(
-            url=s.postgres_url, pool_size=s.postgres_pool_size, max_overflow=s.postgres_max_overflow
-        )
+            url=s.postgres_url, pool_size=s.postgres_pool_size, max_overflow=s.postgres_max_overflow,
+            read_urls=s.postgres_read_urls, read_max_lag=s.postgres_read_max_lag,
+            read_check_interval=s.postgres_read_check_interval,
+            lsn_redis_url=s.redis_url if s.postgres_read_urls else None, lsn_prefix=s.cache_prefix,
+        )  # fmt: skip
 
     @property
     def cache(self) -> CacheSettings:

@@ -120,9 +120,14 @@ async def health(request: Request) -> JSONResponse:
     disk, disk_details = _disk_check(services.settings)
     details.update(disk_details)
     checks = {"database": database, "cache": cache, "disk_space": disk}
+    report = getattr(services.storage, "replicas_report", None)
+    replicas = await report() if report is not None else None
+    if replicas is not None:  # PostgreSQL read replicas: reads fall back to the primary
+        details["read_replicas"] = replicas
+        checks["read_replicas"] = "ok" if all(r["status"] == "up" for r in replicas) else "degraded"
     if database != "ok":
         status = "down"
-    elif cache == "degraded" or disk == "low":
+    elif cache == "degraded" or disk == "low" or checks.get("read_replicas") == "degraded":
         status = "degraded"
     else:
         status = "ok"

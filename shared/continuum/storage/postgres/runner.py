@@ -6,12 +6,18 @@ no session state is used, so the adapter works through transaction-mode poolers.
 A lost connection before COMMIT is retried once on a fresh connection; deadlocks and
 serialization failures are retried; an unreachable server becomes
 `DependencyUnavailable` (HTTP 503 + Retry-After) and the adapter recovers by itself.
+
+With read replicas (POSTGRES_READ_URLS), a read run while `READ_TENANT` names a tenant
+may go to a replica (replicas.py decides); a replica that fails it hands it to the
+primary. Everything else runs on the primary.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
@@ -31,9 +37,18 @@ from continuum.storage.postgres.connect import (
 from continuum.storage.sql.dialect import Statement
 from continuum.storage.sql.rows import Row
 
+if TYPE_CHECKING:  # replicas.py and positions.py are imported only when replicas are configured
+    from continuum.storage.postgres.replicas import Replica, ReplicaSet
+
+log = logging.getLogger("continuum.storage.postgres")
 T = TypeVar("T")
 Work = Callable[[AsyncConnection], Awaitable[T]]
 Part = tuple[str, list[Any]]
+
+# The tenant whose read is running (set by PostgresStorage's read methods only).
+READ_TENANT: ContextVar[str | None] = ContextVar("continuum_pg_read_tenant", default=None)
+# A position outlives the largest lag a replica may have by this factor (and 60 s).
+POSITION_TTL_FACTOR = 6
 
 
 async def fetch(conn: AsyncConnection, query: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -73,6 +88,56 @@ class PostgresRunner:
                 max_size=config.pool_size + config.max_overflow,
             )
         self.gate = Gate(self._probe, self.source.reset)
+        self.replicas = self._replica_set(config, serverless) if config.read_urls else None
+
+    def _replica_set(self, config: PostgresSettings, serverless: bool) -> ReplicaSet:
+        from continuum.storage.postgres.positions import MemoryPositions, RedisPositions, WritePositions
+        from continuum.storage.postgres.replicas import Replica, ReplicaSet, replica_name
+
+        ttl = max(60.0, config.read_max_lag * POSITION_TTL_FACTOR)
+        positions: WritePositions = (
+            RedisPositions(config.lsn_redis_url, prefix=config.lsn_prefix, ttl=ttl)
+            if config.lsn_redis_url
+            else MemoryPositions(ttl)
+        )
+        replicas = []
+        for url in config.read_urls:
+            conninfo, kwargs = connection_settings(url, application_name="continuum-read")
+            source: PoolSource | SingleSource = (
+                SingleSource(conninfo, kwargs)
+                if serverless
+                else PoolSource(
+                    conninfo, kwargs, min_size=config.pool_size, max_size=config.pool_size + config.max_overflow
+                )
+            )
+            replicas.append(Replica(name=replica_name(conninfo), source=source))
+        return ReplicaSet(
+            replicas, positions, self.primary_position, max_lag=config.read_max_lag,
+            check_interval=config.read_check_interval,
+        )  # fmt: skip
+
+    async def primary_position(self) -> int:
+        """Where the primary's WAL ends now: past every transaction committed before."""
+
+        async def work(conn: AsyncConnection) -> list[Row]:
+            return await fetch(conn, "SELECT pg_current_wal_insert_lsn()::text AS lsn")
+
+        from continuum.storage.postgres.positions import parse_lsn, record_end
+
+        rows = await self.run(work, primary=True)
+        return record_end(parse_lsn(rows[0]["lsn"]))
+
+    async def note_write(self, tenant_id: str) -> None:
+        """After a tenant's write: remember where it ended, before it is acknowledged."""
+        if self.replicas is None:
+            return
+        from continuum.storage.postgres.positions import UNKNOWN
+
+        try:
+            position = await self.primary_position()
+        except Exception:  # unknown position: this tenant reads from the primary for a while
+            position = UNKNOWN
+        await self.replicas.positions.advance(tenant_id, position)
 
     async def _probe(self) -> None:
         conn = await AsyncConnection.connect(self._conninfo, **{**self._kwargs, "connect_timeout": 2})
@@ -91,13 +156,25 @@ class PostgresRunner:
         except Exception as exc:
             await self.gate.server_down(exc)
             raise self._unavailable() from None
+        if self.replicas is not None:
+            await self.replicas.open()  # a replica that is down is reported, never fatal
 
     async def close(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.close()
         await self.source.close()
 
-    async def run(self, work: Work[T], *, write: bool = False) -> T:
+    async def run(self, work: Work[T], *, write: bool = False, primary: bool = False) -> T:
         """Run `work` on a connection (in one transaction when `write`), translating
         failures: retry what is safe to retry, 503 when the server is unreachable."""
+        if not write and not primary and self.replicas is not None:
+            tenant_id = READ_TENANT.get()
+            if tenant_id is not None:
+                replica = await self.replicas.pick(tenant_id)
+                if replica is not None:
+                    done, result = await self._on_replica(replica, work)
+                    if done:
+                        return result  # type: ignore[return-value]
         await self.gate.enter()
         attempt = 0
         while True:
@@ -134,6 +211,25 @@ class PostgresRunner:
                 raise DependencyUnavailable(
                     f"database connection lost: {describe(exc)}", retry_after=RETRY_AFTER
                 ) from None
+
+    async def _on_replica(self, replica: Replica, work: Work[T]) -> tuple[bool, T | None]:
+        """(True, result), or (False, None) when the replica could not answer it (the
+        primary then does). A lost connection takes the replica out until it is re-probed;
+        a statement it refused (e.g. cancelled by a recovery conflict) does not."""
+        used: AsyncConnection | None = None
+        try:
+            async with replica.source.connection() as conn:
+                used = conn
+                result = await work(conn)
+        except (psycopg.Error, OSError, PoolExhausted) as exc:
+            replica.fallbacks += 1
+            if used is None or used.closed or used.broken:
+                await self.replicas.mark_down(replica, exc)  # type: ignore[union-attr]
+            else:
+                log.info("read replica refused a read", extra={"replica": replica.name, "error": describe(exc)})
+            return False, None
+        replica.reads += 1
+        return True, result
 
     def _unavailable(self) -> DependencyUnavailable:
         return DependencyUnavailable(f"PostgreSQL is unreachable: {self.gate.last_error}", retry_after=RETRY_AFTER)

@@ -53,8 +53,6 @@ def candidates_statement(columns: Sequence[str], where: str) -> str:
     )
 
 
-
-
 class PostgresSearch:
     def __init__(self, runner: PostgresRunner) -> None:
         self.runner = runner

@@ -20,8 +20,15 @@ def message_part(tenant_id: str, msg: MessageRecord) -> Part:
         "INSERT INTO auto_messages (id, tenant_id, instance_id, session_id, user_message, ai_response, "
         "thinking, metadata, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)",
         [
-            msg.id, tenant_id, msg.instance_id, msg.session_id, msg.user_message, msg.ai_response,
-            msg.thinking, to_json(msg.metadata), ts(msg.created_at),
+            msg.id,
+            tenant_id,
+            msg.instance_id,
+            msg.session_id,
+            msg.user_message,
+            msg.ai_response,
+            msg.thinking,
+            to_json(msg.metadata),
+            ts(msg.created_at),
         ],
     )
 
@@ -42,7 +49,10 @@ def entity_parts(tenant_id: str, write: LearnWrite, now: datetime) -> list[Part]
             "%s::text[], %s::int[]) AS u(k, n, t, d, c) ON CONFLICT (tenant_id, name_key) DO UPDATE SET "
             "mention_count = entities.mention_count + EXCLUDED.mention_count, last_seen_at = EXCLUDED.last_seen_at",
             [
-                tenant_id, now, now, ordered,
+                tenant_id,
+                now,
+                now,
+                ordered,
                 [first[k].name for k in ordered],
                 [first[k].kind for k in ordered],
                 [first[k].description for k in ordered],
