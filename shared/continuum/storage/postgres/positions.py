@@ -104,6 +104,9 @@ class RedisPositions:
     TIMEOUT = 0.5
 
     def __init__(self, url: str, *, prefix: str, ttl: float) -> None:
+        from continuum.extras import require
+
+        require("redis", "REDIS_URL (shared read positions for POSTGRES_READ_URLS)")
         import redis.asyncio as aioredis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
