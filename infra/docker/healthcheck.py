@@ -13,7 +13,7 @@ import urllib.request
 def main() -> int:
     port = os.environ.get("CONTINUUM_API_PORT", "8420")
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=4) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=4) as response:
             return 0 if response.status == 200 else 1
     except OSError as exc:
         print(f"health check failed: {exc}", file=sys.stderr)

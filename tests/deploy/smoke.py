@@ -3,6 +3,7 @@ checked again (after a restart, through another instance)."""
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ class Written:
     learned_ids: list[str]
 
 
-def client(base_url: str, *, api_key: str | None = None, verify: bool | str = True) -> httpx.Client:
+def client(base_url: str, *, api_key: str | None = None, verify: bool | ssl.SSLContext = True) -> httpx.Client:
     headers = {"X-API-Key": api_key} if api_key else {}
     return httpx.Client(base_url=base_url, headers=headers, timeout=30.0, verify=verify)
 

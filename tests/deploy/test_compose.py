@@ -8,6 +8,7 @@ import secrets
 import ssl
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import httpx
@@ -40,8 +41,8 @@ def test_the_compose_file_follows_the_compose_specification(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["api", "nginx", "postgres", "redis"]
     # The validator is strict: a misspelt key or condition is an error naming its line.
-    bad = subprocess.run([python, "-c", check], input="services:\n  api:\n    image: x\n    depends_on:\n"
-                         "      db:\n        condition: healthy\n", capture_output=True, text=True, check=False)  # fmt: skip
+    misspelt = "services:\n  api:\n    image: x\n    depends_on:\n      db:\n        condition: healthy\n"
+    bad = subprocess.run([python, "-c", check], input=misspelt, capture_output=True, text=True, check=False)
     assert bad.returncode != 0 and "condition" in bad.stderr and "line 6" in bad.stderr
 
 
@@ -74,7 +75,9 @@ def _tls_version_refused(port: int, version: ssl.TLSVersion) -> bool:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = context.maximum_version = version
+    with warnings.catch_warnings():  # TLS 1.1 is deprecated: that is the point of the check
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = context.maximum_version = version
     try:
         import socket
 
@@ -98,6 +101,7 @@ def test_the_stack_comes_up_in_order_serves_tls_scales_and_tears_down(image: str
         "NGINX_IMAGE": stand_ins["nginx"],
     }  # fmt: skip
     base = f"https://localhost:{https_port}"
+    tls = ssl.create_default_context(cafile=str(ca))
     with ComposeStack(tmp_path, env) as stack:
         started = time.monotonic()
         stack.compose("up", "-d", "--no-build")
@@ -110,9 +114,9 @@ def test_the_stack_comes_up_in_order_serves_tls_scales_and_tears_down(image: str
         assert started_at(ids["api"]) < started_at(ids["nginx"])
         assert stack.compose("exec", "-T", "nginx", "nginx", "-t").returncode == 0
 
-        health = wait_for(f"{base}/v1/health", verify=str(ca))
+        health = wait_for(f"{base}/v1/health", verify=tls)
         assert health.json()["status"] == "ok"
-        with httpx.Client(verify=str(ca)) as plain:
+        with httpx.Client(verify=tls) as plain:
             redirect = plain.get(f"http://localhost:{http_port}/v1/health")
             assert redirect.status_code == 301 and redirect.headers["location"].startswith("https://")
             assert plain.get(f"{base}/metrics", headers={"X-API-Key": admin}).status_code == 404
@@ -123,11 +127,11 @@ def test_the_stack_comes_up_in_order_serves_tls_scales_and_tears_down(image: str
                    check=False, timeout=30)  # fmt: skip
         assert "ALPN protocol: h2" in alpn.stdout
 
-        with client(base, api_key=admin, verify=str(ca)) as http:
+        with client(base, api_key=admin, verify=tls) as http:
             created = http.post("/v1/keys", json={"tenant_id": "acme"})
             assert created.status_code == 201, created.text
             tenant_key = created.json()["api_key"]
-        with client(base, api_key=tenant_key, verify=str(ca)) as http:
+        with client(base, api_key=tenant_key, verify=tls) as http:
             written = store_learn_recall_search(http)
 
         # Three replicas behind nginx, one coherent cache.
@@ -136,8 +140,8 @@ def test_the_stack_comes_up_in_order_serves_tls_scales_and_tears_down(image: str
         stack.compose("exec", "-T", "nginx", "nginx", "-s", "reload")
         replicas = [f"http://{stack.ip_of(cid)}:8420" for cid in api_ids]
         _read_your_writes(replicas, tenant_key)
-        _nginx_spreads_requests(base, str(ca), tenant_key, replicas, admin)
-        with client(base, api_key=tenant_key, verify=str(ca)) as http:
+        _nginx_spreads_requests(base, tls, tenant_key, replicas, admin)
+        with client(base, api_key=tenant_key, verify=tls) as http:
             check_present(http, written)
 
         stack.compose("down", "-v", "--timeout", "10")
@@ -181,7 +185,7 @@ def _stats_requests(url: str, admin: str) -> float:
     return total
 
 
-def _nginx_spreads_requests(base: str, ca: str, key: str, replicas: list[str], admin: str) -> None:
+def _nginx_spreads_requests(base: str, ca: ssl.SSLContext, key: str, replicas: list[str], admin: str) -> None:
     before = [_stats_requests(url, admin) for url in replicas]
     with client(base, api_key=key, verify=ca) as http:
         for _ in range(30):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -64,7 +65,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str, timeout: float = 60.0, *, verify: bool | str = True) -> httpx.Response:
+def wait_for(url: str, timeout: float = 60.0, *, verify: bool | ssl.SSLContext = True) -> httpx.Response:
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
