@@ -15,9 +15,12 @@ from tests.deploy.tools import REPO, run
 PG = {"host": "127.0.0.1", "port": "5432"}
 
 
-def psql(sql: str, *, user: str = "postgres", db: str = "postgres", check: bool = True,
-         variables: dict[str, str] | None = None, file: Path | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    args = ["psql", "-X", "-q", "-tA", "-h", PG["host"], "-p", PG["port"], "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1"]
+def psql(
+    sql: str, *, user: str = "postgres", db: str = "postgres", check: bool = True,
+    variables: dict[str, str] | None = None, file: Path | None = None,
+) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    args = ["psql", "-X", "-q", "-tA", "-h", PG["host"], "-p", PG["port"], "-U", user, "-d", db]
+    args += ["-v", "ON_ERROR_STOP=1"]
     for key, value in (variables or {}).items():
         args += ["-v", f"{key}={value}"]
     args += ["-f", str(file)] if file else ["-c", sql]

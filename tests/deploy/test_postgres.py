@@ -36,8 +36,9 @@ def test_hardening_sql_gives_a_read_only_role_and_closes_public(tmp_path: Path) 
             psql("", db=db, file=POSTGRES_DIR / "hardening.sql", variables=variables)  # idempotent
 
             assert int(psql("SELECT count(*) FROM memories", user="continuum_reader", db=db).stdout) >= 1
-            for statement in ("DELETE FROM memories", "UPDATE memories SET content = 'x'",
-                              "INSERT INTO schema_migrations (version) VALUES ('evil')", "CREATE TABLE evil (a int)"):  # fmt: skip
+            writes = ("DELETE FROM memories", "UPDATE memories SET content = 'x'",
+                      "INSERT INTO schema_migrations (version) VALUES ('evil')", "CREATE TABLE evil (a int)")
+            for statement in writes:
                 done = psql(statement, user="continuum_reader", db=db, check=False)
                 assert done.returncode != 0, statement
                 assert "read-only transaction" in done.stderr or "permission denied" in done.stderr, done.stderr
@@ -88,8 +89,8 @@ def test_ssl_settings_are_accepted_by_a_real_server(tmp_path: Path) -> None:
                        "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()"]).stdout.strip()  # fmt: skip
             assert got.startswith("t|TLSv1.")
             assert got.split("|")[1] in ("TLSv1.2", "TLSv1.3")
-            settings = run(["psql", "-X", "-tA", f"{base} sslmode=require", "-c",
-                            "SELECT current_setting('ssl_min_protocol_version'), current_setting('password_encryption')"])  # fmt: skip
+            query = "SELECT current_setting('ssl_min_protocol_version'), current_setting('password_encryption')"
+            settings = run(["psql", "-X", "-tA", f"{base} sslmode=require", "-c", query])
             assert settings.stdout.strip() == "TLSv1.2|scram-sha-256"
             old = run(["openssl", "s_client", "-starttls", "postgres", "-connect", f"127.0.0.1:{port}",
                        "-tls1_1"], check=False, timeout=30)  # fmt: skip
