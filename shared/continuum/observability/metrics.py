@@ -24,6 +24,12 @@ class PrometheusMetrics:
         self.concepts = Counter("continuum_concepts_extracted", "Concepts extracted", registry=self.registry)
         self.hits = Counter("continuum_cache_hits", "Result cache hits", registry=self.registry)
         self.misses = Counter("continuum_cache_misses", "Result cache misses", registry=self.registry)
+        # Hits and misses under one name, so a hit rate is one ratio (the alert and dashboard use it).
+        self.cache_requests = Counter(
+            "continuum_cache_requests", "Result cache look-ups by result", ["result"], registry=self.registry
+        )
+        self.cache_requests.labels("hit")
+        self.cache_requests.labels("miss")
         self.recall = Histogram(
             "continuum_recall_duration_seconds", "Recall latency inside the engine",
             buckets=_BUCKETS, registry=self.registry,
@@ -43,9 +49,11 @@ class PrometheusMetrics:
 
     def cache_hit(self) -> None:
         self.hits.inc()
+        self.cache_requests.labels("hit").inc()
 
     def cache_miss(self) -> None:
         self.misses.inc()
+        self.cache_requests.labels("miss").inc()
 
     def recall_latency(self, seconds: float) -> None:
         self.recall.observe(seconds)
