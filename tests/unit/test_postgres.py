@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from continuum.errors import DependencyUnavailable
-from continuum.models import EmbeddingRecord, MemoryFilters
+from continuum.models import ApiKeyRecord, EmbeddingRecord, MemoryFilters
 from continuum.settings import Settings
 from continuum.storage.postgres import PostgresStorage
 from continuum.storage.postgres.connect import PoolSource, SingleSource, connection_settings
@@ -25,7 +25,15 @@ from continuum.storage.sql.migrate import load_migrations
 from continuum.storage.sqlite import SqliteStorage
 from continuum.vectors import normalise, pack
 from tests.contract.test_storage_contract import memory
-from tests.support.pg import ADMIN_URL, PrivateCluster, create_database, drop_database, free_port, pgvector_cluster
+from tests.support.pg import (
+    ADMIN_URL,
+    PrivateCluster,
+    create_database,
+    database_url,
+    drop_database,
+    free_port,
+    pgvector_cluster,
+)
 from tests.support.servers import REPO, clean_env
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -377,6 +385,27 @@ def test_pool_and_serverless_sources_follow_the_settings() -> None:
     assert "connect_timeout=9" in conninfo and "sslmode=require" in conninfo
     assert "connect_timeout=5" in connection_settings("postgresql://u@h/app")[0]
     assert kwargs == {"autocommit": True, "prepare_threshold": None}
+
+
+async def test_a_sql_ascii_database_reads_back_text_and_key_scopes() -> None:
+    """initdb without a UTF-8 locale makes SQL_ASCII databases; psycopg would return bytes."""
+    name = f"continuum_ascii_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    url = database_url(name)
+    storage = await _storage(url)
+    try:
+        await storage.migrate()
+        await storage.create_api_key(ApiKeyRecord(key_hash="h" * 64, tenant_id="t", name="café", key_prefix="ctm_x",
+                                                  created_at=NOW, key_id="k1", scopes=("read", "write")))  # fmt: skip
+        found = await storage.find_api_key("h" * 64)
+        assert found is not None and found.scopes == ("read", "write") and found.name == "café"
+        [stored] = await storage.insert_memories("t", [memory("t", "Zoë drinks café au lait ☕")], NOW)
+        got = await storage.get_memory("t", stored.id, NOW)
+        assert got is not None and got.content == "Zoë drinks café au lait ☕"
+    finally:
+        await storage.close()
+        drop_database(url)
 
 
 @pytest.mark.parametrize("serverless", [False, True])

@@ -49,6 +49,9 @@ def connection_settings(url: str, *, application_name: str = "continuum") -> tup
     params = conninfo_to_dict(url)
     params.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
     params.setdefault("application_name", application_name)
+    # A SQL_ASCII database would otherwise hand text back as bytes (psycopg cannot know its
+    # encoding): keys would lose their scopes. UTF8 is a no-op on every UTF8 database.
+    params.setdefault("client_encoding", "UTF8")
     return make_conninfo(**params), {"autocommit": True, "prepare_threshold": None}
 
 
