@@ -22,6 +22,7 @@ from continuum.models import (
     ApiKeyRecord,
     ConceptMention,
     DecisionRecord,
+    HistoryRecord,
     LearnWrite,
     MemoryChanges,
     MemoryFilters,
@@ -567,6 +568,58 @@ async def test_entity_listing_and_links_order(storage: Storage, tenant: str) -> 
         ("alpha", "mid"),
     ]
     assert await storage.entity_links(tenant, [], limit=5) == []
+
+
+# ---- change history ----------------------------------------------------------------------
+
+
+def change(memory_id: str, event: str, content: str | None, minutes: int = 0) -> HistoryRecord:
+    return HistoryRecord(
+        id=new_id(), memory_id=memory_id, event=event, new_content=content,
+        metadata={"k": minutes}, created_at=NOW + timedelta(minutes=minutes),
+    )  # fmt: skip
+
+
+async def test_history_chains_old_content_and_outlives_the_memory(storage: Storage, tenant: str) -> None:
+    await storage.ensure_tenant(tenant, None, NOW)
+    m = memory(tenant, "first words")
+    await storage.insert_memories(tenant, [m], NOW)
+    await storage.append_history(tenant, [change(m.id, "ADD", "first words")])
+    await storage.append_history(tenant, [change(m.id, "UPDATE", "second words", 1), change(m.id, "UPDATE", "third", 2)])
+    assert await storage.delete_memory(tenant, m.id)
+    await storage.append_history(tenant, [change(m.id, "DELETE", None, 3)])
+    await storage.append_history(tenant, [])
+    entries = await storage.memory_history(tenant, m.id, limit=10)
+    assert [(e.event, e.old_content, e.new_content) for e in entries] == [
+        ("ADD", None, "first words"),
+        ("UPDATE", "first words", "second words"),
+        ("UPDATE", "second words", "third"),
+        ("DELETE", "third", None),
+    ]
+    assert [e.created_at for e in entries] == [NOW + timedelta(minutes=n) for n in range(4)]
+    assert [e.metadata for e in entries] == [{"k": n} for n in range(4)]
+    assert all(e.memory_id == m.id for e in entries)
+    assert [e.id for e in await storage.memory_history(tenant, m.id, limit=2)] == [e.id for e in entries[:2]]
+    assert await storage.memory_history(tenant, "no-such-memory", limit=10) == []
+
+
+async def test_history_is_per_tenant_and_erased_with_its_tenant(
+    storage: Storage, tenant: str, other_tenant: str
+) -> None:
+    shared_id = new_id()  # the same memory id in two tenants never shares a history
+    for t, text in ((tenant, "mine"), (other_tenant, "theirs")):
+        await storage.ensure_tenant(t, None, NOW)
+        await storage.append_history(t, [change(shared_id, "ADD", text)])
+    await storage.append_history(tenant, [change(shared_id, "UPDATE", "mine again", 1)])
+    assert [(e.old_content, e.new_content) for e in await storage.memory_history(tenant, shared_id, limit=9)] == [
+        (None, "mine"), ("mine", "mine again"),
+    ]  # fmt: skip
+    assert [(e.old_content, e.new_content) for e in await storage.memory_history(other_tenant, shared_id, limit=9)] == [
+        (None, "theirs"),
+    ]  # fmt: skip
+    await storage.erase_tenant(tenant)
+    assert await storage.memory_history(tenant, shared_id, limit=9) == []
+    assert len(await storage.memory_history(other_tenant, shared_id, limit=9)) == 1
 
 
 # ---- tenant isolation -------------------------------------------------------------------

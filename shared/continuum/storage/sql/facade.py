@@ -16,6 +16,7 @@ from continuum.models import (
     EmbeddingRecord,
     EntityRecord,
     ExportPage,
+    HistoryRecord,
     InsertResult,
     LearnOutcome,
     LearnWrite,
@@ -27,6 +28,7 @@ from continuum.models import (
     TenantCounts,
     TenantRecord,
 )
+from continuum.storage.sql.history import SqlHistory
 from continuum.storage.sql.keys import SqlKeys
 from continuum.storage.sql.reads import SqlReads, VectorQuery
 
@@ -97,6 +99,7 @@ class SqlStorage:
         self._vectors = vectors
         self._graph = graph
         self._keys = SqlKeys(reads.db, reads.d)  # one SQL shape in every dialect
+        self._history = SqlHistory(reads.db, reads.d)  # likewise
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -161,6 +164,14 @@ class SqlStorage:
 
     async def purge_expired(self, now: datetime) -> int:
         return await self._writes.purge_expired(now)
+
+    # ---- change history -----------------------------------------------------------------
+
+    async def append_history(self, tenant_id: str, entries: Sequence[HistoryRecord]) -> None:
+        await self._history.append_history(tenant_id, entries)
+
+    async def memory_history(self, tenant_id: str, memory_id: str, *, limit: int) -> list[HistoryRecord]:
+        return await self._history.memory_history(tenant_id, memory_id, limit=limit)
 
     # ---- reads ------------------------------------------------------------------------
 

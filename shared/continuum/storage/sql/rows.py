@@ -18,6 +18,9 @@ class RowReader:
     def moment(self, value: Any) -> datetime:
         return self._moment(value)
 
+    def document(self, value: Any) -> Any:
+        return self._document(value)
+
     def memory(self, row: Row) -> MemoryRecord:
         return MemoryRecord(
             id=row["id"],
