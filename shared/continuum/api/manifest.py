@@ -65,6 +65,18 @@ GROUPS: tuple[RouteGroup, ...] = (
     ),  # GET /v1/keys: any key lists its own tenant's keys (`read`); the admin key any tenant's
     RouteGroup("portability", function="admin", unkeyed=_routes("POST /v1/import")),
     RouteGroup("metrics", function=None),  # Prometheus scrape: long-running servers only
+    RouteGroup(
+        "mem0", function="mem0",  # mem0's client (PyPI mem0ai): api/routers/mem0.py
+        writes=_routes("POST /v3/memories/add/", "POST /v1/memories/"),
+        unkeyed=_routes(
+            "POST /v3/memories/", "POST /v2/memories/", "POST /v3/memories/search/", "POST /v2/memories/search/",
+            "PUT /v1/memories/{memory_id}/", "PUT /v1/batch/",
+            "DELETE /v1/memories/{memory_id}/", "DELETE /v1/memories/", "DELETE /v2/entities/{entity_type}/{entity_name}/",
+            "DELETE /v1/batch/", "POST /v1/summary/", "POST /v1/exports/", "POST /v1/exports/get/",
+            "POST /v1/feedback/", "POST /v2/profiles/settings/", "POST /v2/profiles/jobs/",
+        ),
+        queries=_routes("POST /v3/memories/", "POST /v2/memories/", "POST /v3/memories/search/", "POST /v2/memories/search/"),
+    ),
 )
 
 # Lambda functions without HTTP events: invoked by the operator after each deploy.
