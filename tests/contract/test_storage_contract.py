@@ -585,7 +585,9 @@ async def test_history_chains_old_content_and_outlives_the_memory(storage: Stora
     m = memory(tenant, "first words")
     await storage.insert_memories(tenant, [m], NOW)
     await storage.append_history(tenant, [change(m.id, "ADD", "first words")])
-    await storage.append_history(tenant, [change(m.id, "UPDATE", "second words", 1), change(m.id, "UPDATE", "third", 2)])
+    await storage.append_history(
+        tenant, [change(m.id, "UPDATE", "second words", 1), change(m.id, "UPDATE", "third", 2)]
+    )
     assert await storage.delete_memory(tenant, m.id)
     await storage.append_history(tenant, [change(m.id, "DELETE", None, 3)])
     await storage.append_history(tenant, [])

@@ -106,7 +106,8 @@ async def test_every_change_of_a_memory_is_in_its_history_encrypted_at_rest(tmp_
     engine = built.engine
     try:
         stored = await engine.store_memory("t1", NewMemory(content="likes tea", session_id="s", instance_id="a"))
-        await engine.update_memory("t1", stored.id, MemoryPatch(content="likes coffee", provided=frozenset({"content"})))
+        coffee = MemoryPatch(content="likes coffee", provided=frozenset({"content"}))
+        await engine.update_memory("t1", stored.id, coffee)
         await engine.update_memory("t1", stored.id, MemoryPatch(metadata={"x": 1}, provided=frozenset({"metadata"})))
         await engine.delete_memory("t1", stored.id)
         entries = await engine.memory_history("t1", stored.id)

@@ -23,8 +23,8 @@ _HTTP_CODES = {
 
 
 def error_response(
-    status: int, code: str, message: str, *, retry_after: int | None = None, details: list[dict[str, Any]] | None = None,
-    request: Request | None = None,
+    status: int, code: str, message: str, *, retry_after: int | None = None,
+    details: list[dict[str, Any]] | None = None, request: Request | None = None,
 ) -> JSONResponse:  # fmt: skip
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     body = error_body(code, message, details)

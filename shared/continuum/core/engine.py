@@ -206,14 +206,15 @@ class MemoryEngine:
         def plain(value: str | None) -> str | None:
             return decrypt(value) if value is not None else None
 
+        entries = await self.storage.memory_history(tenant_id, memory_id, limit=limit)
         return [
             HistoryEntry(
                 id=e.id, memory_id=e.memory_id, event=e.event, old_content=plain(e.old_content),
                 new_content=plain(e.new_content), metadata=e.metadata, created_at=e.created_at,
                 instance_id=e.instance_id, session_id=e.session_id,
-            )  # fmt: skip
-            for e in await self.storage.memory_history(tenant_id, memory_id, limit=limit)
-        ]
+            )
+            for e in entries
+        ]  # fmt: skip
 
     # ---- search, concepts, counts -------------------------------------------------------
 

@@ -81,21 +81,22 @@ class Writes:
         deleted: Sequence[MemoryRecord | str] = (),
     ) -> None:  # fmt: skip
         """The change history (content as stored: ciphertext when encryption is on)."""
+        new_id = self.records.ids.new_id
         entries = [
             HistoryRecord(
-                id=self.records.ids.new_id(), memory_id=r.id, event=event, new_content=r.content,
-                metadata=r.metadata, created_at=now, instance_id=r.instance_id, session_id=r.session_id,
-            )  # fmt: skip
+                id=new_id(), memory_id=r.id, event=event, new_content=r.content, metadata=r.metadata,
+                created_at=now, instance_id=r.instance_id, session_id=r.session_id,
+            )
             for r in records
-        ] + [
-            HistoryRecord(id=self.records.ids.new_id(), memory_id=m, event="DELETE", new_content=None,
-                          metadata={}, created_at=now)  # fmt: skip
-            if isinstance(m, str) else
-            HistoryRecord(id=self.records.ids.new_id(), memory_id=m.id, event="DELETE", new_content=None,
-                          metadata=m.metadata, created_at=now, instance_id=m.instance_id,
-                          session_id=m.session_id)  # fmt: skip
-            for m in deleted
         ]
+        for m in deleted:
+            if isinstance(m, str):
+                entries.append(HistoryRecord(new_id(), m, "DELETE", None, {}, now))
+            else:
+                entries.append(HistoryRecord(
+                    id=new_id(), memory_id=m.id, event="DELETE", new_content=None, metadata=m.metadata,
+                    created_at=now, instance_id=m.instance_id, session_id=m.session_id,
+                ))  # fmt: skip
         await self.storage.append_history(tenant_id, entries)
 
     async def _not_found(self, tenant_id: str, memory_id: str) -> NotFound:

@@ -162,18 +162,27 @@ async def _add(services: Services, principal: Principal, body: dict[str, Any]) -
     stored_metadata = m.stored_metadata(metadata, entities)
     new = [
         NewMemory(
-            content=content, role=role, instance_id=entities.get("agent_id"), session_id=entities.get("run_id"),
-            metadata=stored_metadata, expires_at=expires, created_at=when,
-        )  # fmt: skip
+            content=content,
+            role=role,
+            instance_id=entities.get("agent_id"),
+            session_id=entities.get("run_id"),
+            metadata=stored_metadata,
+            expires_at=expires,
+            created_at=when,
+        )
         for role, content in messages
     ]
     batch = await services.engine.store_batch(principal.tenant_id, new) if new else None
     results = []
     for item, (_role, content) in zip(batch.results if batch else [], messages, strict=True):
-        results.append({
-            "id": item.id, "memory": content, "event": "ADD" if item.status == "stored" else "NOOP",
-            **{f: entities.get(f) for f in m.ENTITY_FIELDS},
-        })  # fmt: skip
+        results.append(
+            {
+                "id": item.id,
+                "memory": content,
+                "event": "ADD" if item.status == "stored" else "NOOP",
+                **{f: entities.get(f) for f in m.ENTITY_FIELDS},
+            }
+        )
     event = m.event_id([r["id"] for r in results])
     return {"results": results, "status": "SUCCEEDED", "event_id": event, "message": "Memories added."}
 
@@ -202,8 +211,9 @@ async def event(request: Request, services: Services, principal: Principal, body
             memory = m.view(await services.engine.get_memory(principal.tenant_id, memory_id))
         except NotFound:
             continue  # deleted since, or another tenant's
-        results.append({"id": memory_id, "memory": memory["memory"], "event": "ADD",
-                        **{f: memory[f] for f in m.ENTITY_FIELDS}})  # fmt: skip
+        results.append(
+            {"id": memory_id, "memory": memory["memory"], "event": "ADD", **{f: memory[f] for f in m.ENTITY_FIELDS}}
+        )
     if ids and not results:
         raise m.Mem0Error(404, f"event {event} not found")
     return {"id": event, "event_type": "ADD", "status": "SUCCEEDED", "results": results}
@@ -212,7 +222,11 @@ async def event(request: Request, services: Services, principal: Principal, body
 @router.get("/v1/ping/", include_in_schema=False)
 @_answer()
 async def ping(request: Request, services: Services, principal: Principal, body: dict[str, Any]) -> Any:
-    return {"status": "ok", "message": "pong", "org_id": None, "project_id": None, "user_email": None}
+    # the client wants both ids (its `project` helper refuses to exist without them); the
+    # organisation is the caller's tenant, the project always "default"
+    return {
+        "status": "ok", "message": "pong", "org_id": principal.tenant_id, "project_id": "default", "user_email": None,
+    }
 
 
 # ---- listing and search ---------------------------------------------------------------
@@ -339,13 +353,21 @@ async def history(request: Request, services: Services, principal: Principal, bo
         raise m.Mem0Error(404, f"memory {memory_id} not found")
     return [
         {
-            "id": e.id, "memory_id": e.memory_id, "event": e.event, "old_memory": e.old_content,
-            "new_memory": e.new_content, "input": [],
-            "user_id": e.metadata.get(m.USER_KEY), "agent_id": e.instance_id,
-            "app_id": e.metadata.get(m.APP_KEY), "run_id": e.session_id,
-            "metadata": {k: v for k, v in e.metadata.items() if k not in m.RESERVED}, "categories": [],
-            "created_at": to_iso(e.created_at), "updated_at": to_iso(e.created_at),
-        }  # fmt: skip
+            "id": e.id,
+            "memory_id": e.memory_id,
+            "event": e.event,
+            "old_memory": e.old_content,
+            "new_memory": e.new_content,
+            "input": [],
+            "user_id": e.metadata.get(m.USER_KEY),
+            "agent_id": e.instance_id,
+            "app_id": e.metadata.get(m.APP_KEY),
+            "run_id": e.session_id,
+            "metadata": {k: v for k, v in e.metadata.items() if k not in m.RESERVED},
+            "categories": [],
+            "created_at": to_iso(e.created_at),
+            "updated_at": to_iso(e.created_at),
+        }
         for e in entries
     ]
 
@@ -386,8 +408,17 @@ async def users(request: Request, services: Services, principal: Principal, body
                 entry[1] = min(entry[1], memory["created_at"])
                 entry[2] = max(entry[2], memory["updated_at"])
     results = [
-        {"id": name, "name": name, "type": kind, "total_memories": n, "owner": principal.tenant_id,
-         "organization": None, "metadata": {}, "created_at": first, "updated_at": last}  # fmt: skip
+        {
+            "id": name,
+            "name": name,
+            "type": kind,
+            "total_memories": n,
+            "owner": principal.tenant_id,
+            "organization": None,
+            "metadata": {},
+            "created_at": first,
+            "updated_at": last,
+        }
         for (kind, name), (n, first, last) in sorted(counts.items())
     ]
     return {"count": len(results), "next": None, "previous": None, "results": results}
@@ -460,7 +491,8 @@ def _hosted(name: str) -> Handler:
     return refuse
 
 
-for _method, _path, _name in (
+_ORG = "/api/v1/orgs/organizations/{org_id}/projects"
+HOSTED_ROUTES = (
     ("POST", "/v1/summary/", "get_summary"),
     ("POST", "/v1/exports/", "create_memory_export"),
     ("POST", "/v1/exports/get/", "get_memory_export"),
@@ -469,5 +501,18 @@ for _method, _path, _name in (
     ("GET", "/v2/profiles/settings/", "get_profile_settings"),
     ("POST", "/v2/profiles/settings/", "update_profile_settings"),
     ("POST", "/v2/profiles/jobs/", "generate_profile"),
-):
+    ("POST", f"{_ORG}/", "project.create"),
+    ("GET", f"{_ORG}/{{project_id}}/", "project.get"),
+    ("PATCH", f"{_ORG}/{{project_id}}/", "project.update"),
+    ("DELETE", f"{_ORG}/{{project_id}}/", "project.delete"),
+    ("GET", f"{_ORG}/{{project_id}}/members/", "project.get_members"),
+    ("POST", f"{_ORG}/{{project_id}}/members/", "project.add_member"),
+    ("PUT", f"{_ORG}/{{project_id}}/members/", "project.update_member"),
+    ("DELETE", f"{_ORG}/{{project_id}}/members/", "project.remove_member"),
+    ("GET", "/api/v1/webhooks/projects/{project_id}/", "get_webhooks"),
+    ("POST", "/api/v1/webhooks/projects/{project_id}/", "create_webhook"),
+    ("PUT", "/api/v1/webhooks/{webhook_id}/", "update_webhook"),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}/", "delete_webhook"),
+)
+for _method, _path, _name in HOSTED_ROUTES:
     router._declare(_method, _path, {"include_in_schema": False})(_answer()(_hosted(_name)))

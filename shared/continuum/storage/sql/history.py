@@ -23,12 +23,16 @@ class SqlHistory:
 
     def _statement(self, tenant_id: str, entry: HistoryRecord) -> Statement:
         p, j = self.d.p, self.d.json_param
+        previous = (
+            f"(SELECT h.new_content FROM memory_history h WHERE h.tenant_id = {p} AND h.memory_id = {p} "
+            "ORDER BY h.id DESC LIMIT 1)"
+        )
         return (
             "INSERT INTO memory_history (id, tenant_id, memory_id, instance_id, session_id, event, old_content, "
-            f"new_content, metadata, created_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, (SELECT h.new_content FROM memory_history h "
-            f"WHERE h.tenant_id = {p} AND h.memory_id = {p} ORDER BY h.id DESC LIMIT 1), {p}, {j}, {p})",
+            f"new_content, metadata, created_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {previous}, {p}, {j}, {p})",
             (
-                entry.id, tenant_id, entry.memory_id, entry.instance_id, entry.session_id, entry.event, tenant_id, entry.memory_id,
+                entry.id, tenant_id, entry.memory_id, entry.instance_id, entry.session_id, entry.event,
+                tenant_id, entry.memory_id,
                 entry.new_content, to_json(entry.metadata), self.d.moment(entry.created_at),
             ),
         )  # fmt: skip
