@@ -20,10 +20,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from mem0 import AsyncMemoryClient, MemoryClient
 from mem0.exceptions import MemoryError as Mem0Error
 from mem0.exceptions import MemoryNotFoundError, ValidationError
 
+from mem0 import AsyncMemoryClient, MemoryClient
 
 
 def texts(results: list[dict]) -> list[str]:
@@ -31,7 +31,7 @@ def texts(results: list[dict]) -> list[str]:
 
 
 def wrong_key_fails_at_construction(url: str) -> None:
-    with pytest.raises(ValueError, match="Error: .*(key|credential)"):
+    with pytest.raises(ValueError, match=r"Error: .*(key|credential)"):
         MemoryClient(api_key="ck_not-a-key", host=url)
 
 
@@ -242,7 +242,8 @@ def the_1x_routes_as_mem0ai_1x_sends_them(url: str, key: str) -> None:
         assert added.status_code == 200, added.text
         listed = raw.post("/v2/memories/", json={"filters": {"user_id": "erin"}}).json()
         assert isinstance(listed, list) and [m["memory"] for m in listed] == ["Erin collects stamps"]
-        assert raw.post("/v2/memories/", json={"user_id": "erin"}, params={"page": 1, "page_size": 5}).json()["count"] == 1
+        paged = raw.post("/v2/memories/", json={"user_id": "erin"}, params={"page": 1, "page_size": 5}).json()
+        assert paged["count"] == 1
         found = raw.post("/v2/memories/search/", json={"query": "stamps", "user_id": "erin", "top_k": 3}).json()
         assert isinstance(found, list) and found[0]["memory"] == "Erin collects stamps"
         assert raw.post("/v2/memories/search/", json={"query": "stamps", "user_id": "nobody"}).json() == []
