@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
 
 from continuum.models import (
     ApiKeyRecord,
@@ -28,9 +29,11 @@ from continuum.models import (
     TenantCounts,
     TenantRecord,
 )
-from continuum.storage.sql.history import SqlHistory
 from continuum.storage.sql.keys import SqlKeys
 from continuum.storage.sql.reads import SqlReads, VectorQuery
+
+if TYPE_CHECKING:
+    from continuum.storage.sql.history import SqlHistory
 
 
 class SchemaPart(Protocol):
@@ -99,7 +102,6 @@ class SqlStorage:
         self._vectors = vectors
         self._graph = graph
         self._keys = SqlKeys(reads.db, reads.d)  # one SQL shape in every dialect
-        self._history = SqlHistory(reads.db, reads.d)  # likewise
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -166,6 +168,14 @@ class SqlStorage:
         return await self._writes.purge_expired(now)
 
     # ---- change history -----------------------------------------------------------------
+
+    @cached_property
+    def _history(self) -> SqlHistory:
+        """One SQL shape in every dialect, built on first use (a cold start serving no write
+        never imports it)."""
+        from continuum.storage.sql.history import SqlHistory
+
+        return SqlHistory(self._reads.db, self._reads.d)
 
     async def append_history(self, tenant_id: str, entries: Sequence[HistoryRecord]) -> None:
         await self._history.append_history(tenant_id, entries)
