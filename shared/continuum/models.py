@@ -260,4 +260,4 @@ class EmbeddingRecord:
     created_at: datetime
 
 
-EXPORT_KINDS = ("memory", "message", "decision", "entity", "link")
+EXPORT_KINDS = ("memory", "message", "decision", "entity", "link", "history")

@@ -700,8 +700,12 @@ async def test_export_pages_and_import_is_idempotent(storage: Storage, tenant: s
     for n in range(4):
         concepts = ["Ava", "Bo", "Cy", "Di"][: n + 2]
         await storage.learn(tenant, learn_write(tenant, f"turn {n}", f"answer {n}", concepts, session=f"s{n % 2}"))
+    learned = (await storage.export_page(tenant, "memory", after=None, limit=100)).rows
+    await storage.append_history(tenant, [change(m.id, "ADD", m.content) for m in learned])
+    await storage.append_history(tenant, [change(learned[0].id, "UPDATE", "turn zero")])
     full = await _export_all(storage, tenant, page=1000)
-    assert [len(full[k]) for k in EXPORT_KINDS] == [8, 4, 4, 4, 6]
+    assert [len(full[k]) for k in EXPORT_KINDS] == [8, 4, 4, 4, 6, 9]
+    assert (full["history"][-1].old_content, full["history"][-1].new_content) == (learned[0].content, "turn zero")
     assert await _export_all(storage, tenant, page=2) == full
     assert [m.id for m in full["memory"]] == sorted(m.id for m in full["memory"])
     assert [(lk.concept_a, lk.concept_b) for lk in full["link"]] == sorted(
@@ -719,7 +723,8 @@ async def test_export_pages_and_import_is_idempotent(storage: Storage, tenant: s
             else:
                 await storage.import_rows(other_tenant, kind, rows)
     copy = await _export_all(storage, other_tenant, page=1000)
-    assert [len(copy[k]) for k in EXPORT_KINDS] == [8, 4, 4, 4, 6]
+    assert [len(copy[k]) for k in EXPORT_KINDS] == [8, 4, 4, 4, 6, 9]
+    assert copy["history"] == full["history"]  # imported as exported: old contents kept, not re-chained
     for kind in ("message", "decision", "entity", "link"):
         strip = (lambda r: {**r.__dict__, "tenant_id": None}) if kind != "link" else (lambda r: r.__dict__)
         assert [strip(r) for r in copy[kind]] == [strip(r) for r in full[kind]]

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 from continuum.models import HistoryRecord
 from continuum.storage.sql.dialect import Dialect, Runner, Statement, to_json
-from continuum.storage.sql.rows import Row
 
 HISTORY_COLUMNS = "id, memory_id, instance_id, session_id, event, old_content, new_content, metadata, created_at"
 
@@ -41,20 +40,6 @@ class SqlHistory:
         if entries:
             await self.db.run_batch([self._statement(tenant_id, entry) for entry in entries])
 
-    def _record(self, row: Row) -> HistoryRecord:
-        rows = self.d.rows
-        return HistoryRecord(
-            id=row["id"],
-            memory_id=row["memory_id"],
-            instance_id=row["instance_id"],
-            session_id=row["session_id"],
-            event=row["event"],
-            old_content=row["old_content"],
-            new_content=row["new_content"],
-            metadata=rows.document(row["metadata"]),
-            created_at=rows.moment(row["created_at"]),
-        )
-
     async def memory_history(self, tenant_id: str, memory_id: str, *, limit: int) -> list[HistoryRecord]:
         p = self.d.p
         rows = await self.db.fetch(
@@ -62,5 +47,5 @@ class SqlHistory:
             f"ORDER BY id LIMIT {p}",
             (tenant_id, memory_id, limit),
         )
-        return [self._record(r) for r in rows]
+        return [self.d.rows.history(r) for r in rows]
 
