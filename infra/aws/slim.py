@@ -27,6 +27,10 @@ SERVER_ONLY = ("uvicorn", "click", "h11", "prometheus_client")
 # command line and the local server's entry.
 OTHER_RUNTIMES = (
     "continuum/workers", "continuum/storage/d1", "continuum/cli", "continuum/server.py", "continuum/doctor.py",
+    # a Workers AI binding; torch-sized local models; Prometheus (its client is removed above)
+    # and its scrape route (no Lambda function serves it); one process's Idempotency-Key file
+    "continuum/embeddings/workers_ai.py", "continuum/embeddings/local.py", "continuum/observability/metrics.py",
+    "continuum/api/routers/metrics.py", "continuum/cache/sqlite_file.py",
 )
 REMOVE = (
     "bin",
@@ -47,6 +51,9 @@ def slim(root: Path) -> None:
         target = root / relative
         if target.is_file():
             target.unlink()
+            # and its bytecode, compiled when the package was installed
+            for compiled in target.parent.glob(f"__pycache__/{target.stem}.*.pyc"):
+                compiled.unlink()
         else:
             shutil.rmtree(target, ignore_errors=True)
     for name in SERVER_ONLY:
