@@ -12,6 +12,7 @@ import os
 os.environ["MEM0_TELEMETRY"] = "False"  # before mem0 is imported: it otherwise posts to an outside host
 
 import asyncio
+import itertools
 import json
 import subprocess
 import time
@@ -172,6 +173,15 @@ def bad_input_is_a_clear_4xx(mem0: MemoryClient) -> None:
     assert raw.status_code == 400 and "not valid JSON" in raw.json()["detail"]
     raw = mem0.client.post("/v3/memories/search/", json=["a", "list"])
     assert raw.status_code == 400 and "JSON object" in raw.json()["detail"]
+    odd = [None, True, -1, 1e300, "", "x" * 300, [], [1], {}, {"AND": 1}, {"created_at": {"gt": 1e300}}, "\u0000"]
+    routes = [("POST", "/v3/memories/add/"), ("POST", "/v3/memories/"), ("POST", "/v3/memories/search/"),
+              ("POST", "/v2/memories/search/"), ("PUT", "/v1/batch/"), ("DELETE", "/v1/batch/")]  # fmt: skip
+    fields = ("messages", "filters", "metadata", "user_id", "timestamp", "expiration_date", "top_k", "threshold",
+              "page_size", "memories")  # fmt: skip
+    for (method, path), field, value in itertools.product(routes, fields, odd):
+        answer = mem0.client.request(method, path, json={"messages": "hi", "query": "hi", field: value})
+        assert answer.status_code < 500, (method, path, field, value, answer.text)
+        assert answer.status_code < 300 or answer.json()["detail"], (method, path, field, value)
 
 
 def tenants_never_see_or_change_each_others_memories(url: str, key_a: str, key_b: str) -> None:

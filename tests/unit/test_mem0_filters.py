@@ -95,6 +95,7 @@ def test_every_operator_and_nesting(filters: dict[str, Any], expected: bool) -> 
         ({"AND": ["x"]}, "filters.AND[0]: must be an object"),
         ({"created_at": {"gt": "yesterday"}}, "is not an ISO 8601"),
         ({"created_at": {"gt": True}}, "expected a date"),
+        ({"created_at": {"in": [1e300]}}, "out of range"),
         ({"metadata": "x"}, "filters.metadata: must be an object"),
         ({"OR": [{"user_id": "b"}, {"NOT": [{"x": {"bad": 1}}]}]}, "filters.OR[1].NOT[0].x: unknown operator"),
     ],

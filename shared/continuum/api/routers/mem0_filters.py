@@ -33,7 +33,10 @@ def _moment(value: Any, where: str) -> datetime:
     if isinstance(value, bool):
         raise FilterError(f"{where}: expected a date, a date-time or a Unix timestamp")
     if isinstance(value, int | float) and math.isfinite(value):
-        return datetime.fromtimestamp(value, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise FilterError(f"{where}: {value!r} is out of range for a Unix timestamp") from None
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
