@@ -187,7 +187,8 @@ def main() -> None:
     admin = "bench-admin-key-0123456789"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "POSTGRES_URL": url, "CONTINUUM_STORAGE": "postgres",
            "CONTINUUM_API_KEY": admin, "CONTINUUM_REQUIRE_API_KEY": "true", "CONTINUUM_LOG_LEVEL": "WARNING",
-           "POWERTOOLS_METRICS_NAMESPACE": "Continuum", "AWS_DEFAULT_REGION": "eu-west-1"}  # fmt: skip
+           "POWERTOOLS_METRICS_NAMESPACE": "Continuum", "AWS_DEFAULT_REGION": "eu-west-1",
+           "AWS_LAMBDA_FUNCTION_NAME": "bench"}  # fmt: skip  (Lambda sets it; functions/ pauses the GC for INIT)
     try:
         apply = "from functions import migrate; migrate.handler({}, None)"
         migrate = artifact.isolated_command(python, code, runtime, apply)

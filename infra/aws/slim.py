@@ -7,8 +7,10 @@ as compiled bytecode only (`module.pyc` beside where `module.py` was), which is 
 than source plus `__pycache__`; the core (`continuum`) keeps its sources beside its
 bytecode for readable tracebacks. Removed: what no handler imports (pydantic.v1, which
 FastAPI only probes for; Powertools' event handler and unused utilities; the local server's
-uvicorn, click and prometheus_client, which the base install brings; the core's modules that
-only the Worker, the CLI or the local server run), type stubs, scripts,
+uvicorn, click and prometheus_client, which the base install brings; the MCP SDK, which
+only `continuum mcp` runs, and cryptography, which it brings, unless the `encryption`
+extra is packed; the core's modules that only the Worker, the CLI or the local server
+run), type stubs, scripts,
 and dist-info files except METADATA and entry points (read by importlib.metadata).
 """
 
@@ -23,18 +25,29 @@ from pathlib import Path
 KEEP_SOURCES = ("continuum",)
 # The local server's and command line's packages (in the base install) no handler imports.
 SERVER_ONLY = ("uvicorn", "click", "h11", "prometheus_client")
+# The MCP SDK and what only it needs: `continuum mcp` (stdio) runs it; the `mcp` function
+# serves /mcp with continuum.mcp.protocol, which imports none of it.
+MCP_SDK = ("mcp", "mcp_types", "sse_starlette", "httpx2", "httpcore2", "truststore", "jsonschema",
+           "jsonschema_specifications", "referencing", "rpds", "attr", "attrs", "python_multipart",
+           "multipart")  # fmt: skip
+# The SDK's pyjwt[crypto] brings cryptography (5 MB zipped); the core needs it only for
+# CONTINUUM_ENCRYPTION_KEY, so it stays only when the `encryption` extra was asked for.
+CRYPTOGRAPHY = ("cryptography", "cffi", "pycparser")
 # Parts of the core that only other runtimes run: the Worker, D1 (a Worker binding), the
-# command line and the local server's entry.
+# command line and the local server's entry; the SDK and the framework integrations, which
+# run in the caller's process.
 OTHER_RUNTIMES = (
     "continuum/workers", "continuum/storage/d1", "continuum/cli", "continuum/server.py", "continuum/doctor.py",
+    "continuum/client", "continuum/integrations", "continuum/mcp/stdio.py",
     # a Workers AI binding; torch-sized local models; Prometheus (its client is removed above)
     # and its scrape route (no Lambda function serves it); one process's Idempotency-Key file
     "continuum/embeddings/workers_ai.py", "continuum/embeddings/local.py", "continuum/observability/metrics.py",
     "continuum/api/routers/metrics.py", "continuum/cache/sqlite_file.py",
-)
+)  # fmt: skip
 REMOVE = (
     "bin",
     *SERVER_ONLY,
+    *MCP_SDK,
     *OTHER_RUNTIMES,
     "pydantic/v1",
     "aws_lambda_powertools/event_handler",
@@ -46,7 +59,25 @@ REMOVE = (
 KEEP_DIST_INFO = ("METADATA", "entry_points.txt")
 
 
+def requested_extras(root: Path) -> set[str] | None:
+    """The extras in the requirements file the packaging plugin wrote beside `root`
+    (`<wheel>[lambda,postgres,...]`); None when there is none to read."""
+    requirements = root.parent / "requirements-lambda.txt"
+    if not requirements.is_file():
+        return None
+    line = requirements.read_text().strip()
+    return set(line[line.index("[") + 1 : line.rindex("]")].split(",")) if "[" in line else set()
+
+
 def slim(root: Path) -> None:
+    extras = requested_extras(root)
+    if extras is not None and "encryption" not in extras:
+        for name in CRYPTOGRAPHY:
+            shutil.rmtree(root / name, ignore_errors=True)
+            for info in root.glob(f"{name}-*.dist-info"):
+                shutil.rmtree(info)
+        for backend in root.glob("_cffi_backend.*"):
+            backend.unlink()
     for relative in REMOVE:
         target = root / relative
         if target.is_file():
@@ -56,7 +87,7 @@ def slim(root: Path) -> None:
                 compiled.unlink()
         else:
             shutil.rmtree(target, ignore_errors=True)
-    for name in SERVER_ONLY:
+    for name in (*SERVER_ONLY, *MCP_SDK, "rpds_py"):
         for info in root.glob(f"{name}-*.dist-info"):
             shutil.rmtree(info)
     for info in root.glob("*.dist-info"):

@@ -82,11 +82,14 @@ calls = {
     "search": ev("POST", "/v1/search", {"query": "Orion"}),
     "entities": ev("GET", "/v1/stats"),
     "admin": ev("GET", "/v1/tenants"),
+    "mcp": ev("POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, {"host": "localhost"}),
 }
 for name, event in calls.items():
     module = import_module("functions." + name)
     response = module.handler(event, Context())
     results[name] = [response["statusCode"], module.__file__]
+import sys
+results["_mcp_sdk"] = sorted(m for m in sys.modules if m.split(".")[0] in ("mcp", "mcp_types", "jsonschema"))
 results["memories-retry"] = import_module("functions.memories").handler(calls["memories"], Context())["headers"]
 import pydantic, fastapi
 results["_origins"] = [pydantic.__file__, fastapi.__file__, boto3.__file__]
@@ -105,10 +108,11 @@ def test_artifact_smoke_imports_every_handler_and_serves(builds, deployment, tmp
     line = next(line for line in done.stdout.splitlines() if line.startswith("SMOKE "))
     results = json.loads(line[len("SMOKE "):])
     expected = {"health": 200, "learn": 200, "recall": 200, "turn": 200, "memories": 201, "search": 200,
-                "entities": 200, "admin": 200}  # fmt: skip
+                "entities": 200, "admin": 200, "mcp": 200}  # fmt: skip
     assert {name: results[name][0] for name in expected} == expected, results
     assert all(results[name][1].startswith(str(code)) for name in expected)
     assert results["memories-retry"]["idempotent-replayed"] == "true"
+    assert results["_mcp_sdk"] == []  # /mcp is served without the MCP SDK (left out of the zip)
     pydantic_file, fastapi_file, boto3_file = results["_origins"]
     assert pydantic_file.startswith(str(code)) and fastapi_file.startswith(str(code))
     assert boto3_file.startswith(str(runtime))

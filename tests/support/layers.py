@@ -31,8 +31,11 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "observability": ("continuum.observability",),
     # aws/ and workers/ hold their runtime's adapters beside its entry (handler.py, app.py)
     "adapters": ("continuum.storage", "continuum.cache", "continuum.embeddings", "continuum.aws", "continuum.workers"),
-    "http": ("continuum.api", "continuum.schemas", "continuum.export_format"),
+    "http": ("continuum.api", "continuum.schemas", "continuum.export_format", "continuum.mcp"),
     "runtime": ("continuum.runtime",),
+    # the SDK: the API's schemas and route manifest, never the server (tests/unit/test_client.py)
+    "client": ("continuum.client",),
+    "integrations": ("continuum.integrations",),
     "entries": (
         "continuum.server", "continuum.aws.handler", "continuum.workers.app", "continuum.cli", "continuum.doctor",
     ),
@@ -48,7 +51,9 @@ ALLOWED: dict[str, set[str]] = {
     "adapters": {"ground", "settings", "observability"},
     "http": {"ground", "core", "settings", "services", "observability"},
     "runtime": {"ground", "core", "settings", "services", "observability", "adapters", "http"},
-    "entries": {"ground", "core", "settings", "services", "observability", "adapters", "http", "runtime"},
+    "client": {"ground", "http"},
+    "integrations": {"ground", "http", "client"},
+    "entries": {"ground", "core", "settings", "services", "observability", "adapters", "http", "runtime", "client"},
 }
 
 

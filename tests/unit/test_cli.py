@@ -127,6 +127,15 @@ def test_remote_mode_talks_http(run, tmp_path):
     assert not os.path.exists(tmp_path / "data")  # remote mode never touched a local database
 
 
+def test_remote_mode_without_a_server_fails_in_one_line(run):
+    from tests.support.servers import free_port
+
+    gone = run("stats", "--url", f"http://127.0.0.1:{free_port()}", check=False)
+    assert gone.returncode == 1 and "cannot reach the server" in gone.stderr and "Traceback" not in gone.stderr
+    odd = run("search", "x", "--url", "localhost:8420", check=False)
+    assert odd.returncode == 2 and "--url" in odd.stderr and "http://" in odd.stderr
+
+
 def test_keys_with_scopes_expiry_listing_and_revocation(run):
     created = json.loads(run("keys", "create", "--tenant", "acme", "--scope", "read", "--expires", "2h",
                              "--name", "dashboard", "--json").stdout)  # fmt: skip

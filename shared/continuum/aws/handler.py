@@ -21,6 +21,7 @@ from typing import Any
 from continuum.api.app import create_app
 from continuum.api.envelope import error_json
 from continuum.api.manifest import LAMBDA_FUNCTIONS, ROUTERS
+from continuum.aws.init_phase import init_done
 from continuum.aws.secrets import SecretsLoader, SecretsUnavailable
 from continuum.runtime.assembly import RuntimeBindings, assemble
 from continuum.runtime.profiles import LAMBDA
@@ -84,6 +85,10 @@ class LambdaHandler:
             self._metrics = EmfMetrics()
             self._metrics.cold_start(context)
             self._invoke = self._logger.inject_lambda_context(clear_state=True)(self._handle)
+            try:
+                return self._invoke(event, context)
+            finally:
+                init_done()
         return self._invoke(event, context)
 
     def _handle(self, event: Event, context: Any) -> Event:
@@ -180,7 +185,10 @@ def migration_handler(environ: Mapping[str, str] | None = None) -> Callable[[Eve
             finally:
                 await storage.close()
 
-        applied = asyncio.run(run())
+        try:
+            applied = asyncio.run(run())
+        finally:
+            init_done()
         return {"applied": applied, "storage": settings.storage_backend}
 
     return handler

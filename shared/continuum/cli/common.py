@@ -1,5 +1,5 @@
 """What every command shares: settings, running async work, clean failures, services,
-output, the remote client and the common options."""
+output, the remote client (the SDK, `continuum.client`) and the common options."""
 
 from __future__ import annotations
 
@@ -33,12 +33,18 @@ def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from continuum.client.errors import ConnectionError as Unreachable
+        from continuum.client.errors import ContinuumError as RemoteError
         from continuum.errors import ContinuumError
 
         try:
             return func(*args, **kwargs)
         except ContinuumError as exc:
             raise click.ClickException(exc.message) from None
+        except Unreachable as exc:
+            raise click.ClickException(f"cannot reach the server: {exc.message}") from None
+        except RemoteError as exc:  # the server's answer: status, code and message
+            raise click.ClickException(f"{exc.status} {exc.code}: {exc.message}") from None
         except (FileNotFoundError, PermissionError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -65,32 +71,24 @@ def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
         click.echo(text(data))
 
 
-class Remote:
-    def __init__(self, url: str, api_key: str | None, tenant: str | None) -> None:
-        import httpx
+def remote(url: str, api_key: str | None, tenant: str | None = None) -> Any:
+    """The SDK's client for a running server (`--url`); errors leave through `fail_cleanly`."""
+    from continuum.client import Continuum
 
-        headers = {"X-API-Key": api_key} if api_key else {}
-        if tenant:
-            headers["X-Continuum-Tenant"] = tenant
-        self.client = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=30)
+    try:
+        return Continuum(url, api_key or "", tenant=tenant)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--url") from None
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        import httpx
 
-        try:
-            response = self.client.request(method, path, json=body)
-        except httpx.HTTPError as exc:
-            raise click.ClickException(f"cannot reach {self.client.base_url}: {exc}") from None
-        data = response.json()
-        if response.status_code >= 400:
-            error = data.get("error", {}) if isinstance(data, dict) else {}
-            raise click.ClickException(f"{response.status_code} {error.get('code')}: {error.get('message')}")
-        return data
+def jsonable(model: Any) -> Any:
+    """A response model as the JSON the server sent."""
+    return model.model_dump(mode="json")
 
 
 remote_options = [
     click.option("--url", envvar="CONTINUUM_URL", help="Talk to a running server instead of the database."),
-    click.option("--api-key", envvar="CONTINUUM_API_KEY", help="Key for --url (X-API-Key)."),
+    click.option("--api-key", envvar="CONTINUUM_API_KEY", help="Key for --url (sent as Authorization: Bearer)."),
 ]
 tenant_option = click.option(
     "--tenant", envvar="CONTINUUM_TENANT", default="default", show_default=True, help="Tenant to act on."

@@ -7,17 +7,17 @@ import re
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import click
 
 from continuum.cli.common import (
-    Remote,
     add_options,
     cli_settings,
     emit,
     fail_cleanly,
     json_option,
+    jsonable,
+    remote,
     remote_options,
     run_async,
     with_services,
@@ -89,10 +89,8 @@ def keys_create(tenant: str, name: str | None, scope: str, expires: str | None, 
     tenant = _tenant(tenant)
     expires_at = parse_expiry(expires, datetime.now(UTC))
     if url:
-        body = {"tenant_id": tenant, "name": name, "scopes": [scope]}
-        if expires_at is not None:
-            body["expires_at"] = expires_at.isoformat()
-        created = Remote(url, api_key, None).call("POST", "/v1/keys", body)
+        with remote(url, api_key) as client:
+            created = jsonable(client.create_key(tenant_id=tenant, name=name, scopes=[scope], expires_at=expires_at))
     else:
 
         async def action(services: Any) -> Any:
@@ -116,7 +114,8 @@ def keys_list(tenant: str, url: str | None, api_key: str | None, as_json: bool) 
     """List a tenant's keys: ids, scopes, status, times; never a key."""
     tenant = _tenant(tenant)
     if url:
-        listed = Remote(url, api_key, None).call("GET", f"/v1/keys?tenant_id={quote(tenant)}")["keys"]
+        with remote(url, api_key) as client:
+            listed = [jsonable(key) for key in client.list_keys(tenant_id=tenant).keys]
     else:
 
         async def action(services: Any) -> Any:
@@ -135,7 +134,8 @@ def keys_revoke(key_id: str, tenant: str, url: str | None, api_key: str | None) 
     """Revoke a key at once (see its id with `continuum keys list`)."""
     tenant = _tenant(tenant)
     if url:
-        Remote(url, api_key, None).call("DELETE", f"/v1/keys/{quote(key_id)}?tenant_id={quote(tenant)}")
+        with remote(url, api_key) as client:
+            client.revoke_key(key_id, tenant_id=tenant)
     else:
 
         async def action(services: Any) -> Any:

@@ -1,8 +1,9 @@
 """The `continuum` command line (click).
 
 Commands work directly on the configured database (SQLite file or POSTGRES_URL).
-`learn`, `recall`, `search` and `stats` can instead talk to a running server with
-`--url` (or CONTINUUM_URL), authenticating with `--api-key` (or CONTINUUM_API_KEY).
+`learn`, `recall`, `search`, `stats` and `keys` can instead talk to a running server with
+`--url` (or CONTINUUM_URL), authenticating with `--api-key` (or CONTINUUM_API_KEY), through
+the Python SDK (`continuum.client`).
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ import click
 
 from continuum import __version__
 from continuum.cli.common import (
-    Remote,
     add_options,
     cli_settings,
     emit,
     fail_cleanly,
     json_option,
+    jsonable,
+    remote,
     remote_options,
     run_async,
     tenant_option,
     with_services,
 )
 from continuum.cli.keys import keys
+from continuum.cli.mcp import mcp_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -123,25 +126,25 @@ def learn(user_message: str, ai_response: str, instance_id: str | None, session_
 
     body = {"user_message": user_message, "ai_response": ai_response, "instance_id": instance_id,
             "session_id": session_id}  # fmt: skip
-    data = _post_or_run("/v1/learn", (LearnRequest, LearnInput, LearnResponse), body, tenant, url, api_key)
+    data = _post_or_run("learn", (LearnRequest, LearnInput, LearnResponse), body, tenant, url, api_key)
     emit(data, as_json, lambda d: (
         f"learned: {len(d['memory_ids'])} memories, {d['concepts_extracted']} concepts, "
         f"{d['decisions_detected']} decisions, {d['links_created']} new links"
     ))  # fmt: skip
 
 
-def _post_or_run(path: str, shapes: tuple[Any, Any, Any], body: dict[str, Any], tenant: str, url: str | None,
+def _post_or_run(operation: str, shapes: tuple[Any, Any, Any], body: dict[str, Any], tenant: str, url: str | None,
                  api_key: str | None) -> Any:  # fmt: skip
-    """POST `body` to a running server at `url`, or run the engine operation that `path`
-    names (`/v1/learn` -> engine.learn) on the configured storage. `shapes`: the request
-    schema (the same checks as the server), the engine's input model, the response schema
-    (the same JSON as the server)."""
-    if url:
-        return Remote(url, api_key, tenant if tenant != "default" else None).call("POST", path, body)
-    request_schema, input_model, response_schema = shapes
+    """Call `operation` (learn, recall, search) on a running server at `url` through the SDK,
+    or run the engine's operation of that name on the configured storage. `shapes`: the
+    request schema (the same checks as the server), the engine's input model, the response
+    schema (the same JSON as the server)."""
     given = {k: v for k, v in body.items() if v is not None}
+    if url:
+        with remote(url, api_key, tenant if tenant != "default" else None) as client:
+            return jsonable(getattr(client, operation)(**given))
+    request_schema, input_model, response_schema = shapes
     _check(request_schema, given)
-    operation = path.rsplit("/", 1)[1]
 
     async def action(services: Any) -> Any:
         from continuum.api.mapping import respond
@@ -179,7 +182,7 @@ def recall(message: str, limit: int, instance_id: str | None, session_id: str | 
     from continuum.schemas import RecallRequest, RecallResponse
 
     body = {"message": message, "limit": limit, "instance_id": instance_id, "session_id": session_id}
-    data = _post_or_run("/v1/recall", (RecallRequest, RecallQuery, RecallResponse), body, tenant, url, api_key)
+    data = _post_or_run("recall", (RecallRequest, RecallQuery, RecallResponse), body, tenant, url, api_key)
     emit(data, as_json, lambda d: d["context"] or "(nothing relevant remembered yet)")
 
 
@@ -198,7 +201,7 @@ def search(query: str, limit: int, mode: str, tenant: str, url: str | None, api_
     from continuum.schemas import SearchRequest, SearchResponse
 
     body = {"query": query, "limit": limit, "mode": mode}
-    data = _post_or_run("/v1/search", (SearchRequest, SearchQuery, SearchResponse), body, tenant, url, api_key)
+    data = _post_or_run("search", (SearchRequest, SearchQuery, SearchResponse), body, tenant, url, api_key)
     emit(data, as_json, lambda d: "\n".join(
         f"{r['score']:.3f}  {r['id']}  {r['content'][:100]}" for r in d["results"]
     ) or "(no results)")  # fmt: skip
@@ -212,7 +215,8 @@ def search(query: str, limit: int, mode: str, tenant: str, url: str | None, api_
 def stats(tenant: str, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Counts of memories, messages, concepts, links and decisions."""
     if url:
-        data = Remote(url, api_key, tenant if tenant != "default" else None).call("GET", "/v1/stats")
+        with remote(url, api_key, tenant if tenant != "default" else None) as client:
+            data = jsonable(client.stats())
     else:
 
         async def action(services: Any) -> Any:
@@ -369,6 +373,7 @@ def doctor() -> None:
 
 
 cli.add_command(keys)
+cli.add_command(mcp_command)
 
 
 def main() -> None:

@@ -60,6 +60,11 @@ class Settings(GroupsMixin):
     cache_prefix: str = field(default="continuum:", metadata=_meta("CONTINUUM_CACHE_PREFIX", _parse_text))
     api_port: int = field(default=8420, metadata=_meta("CONTINUUM_API_PORT", _parse_int(1, 65_535)))
     cors_origins: tuple[str, ...] = field(default=(), metadata=_meta("CONTINUUM_CORS_ORIGINS", _parse_list))
+    # Host header values /mcp answers besides localhost's (DNS-rebinding protection):
+    # "host", "host:port" or "host:*"; "*" turns the check off.
+    mcp_allowed_hosts: tuple[str, ...] = field(
+        default=(), metadata=_meta("CONTINUUM_MCP_ALLOWED_HOSTS", _parse_list)
+    )
     max_body_bytes: int = field(
         default=1_048_576, metadata=_meta("CONTINUUM_MAX_BODY_BYTES", _parse_int(1024, 1 << 30))
     )

@@ -1,0 +1,1 @@
+"""Adapters from agent frameworks onto CONTINUUM (through the SDK, `continuum.client`)."""
