@@ -6,7 +6,8 @@ every cold start (seconds for FastAPI and pydantic). So every third-party module
 as compiled bytecode only (`module.pyc` beside where `module.py` was), which is smaller
 than source plus `__pycache__`; the core (`continuum`) keeps its sources beside its
 bytecode for readable tracebacks. Removed: what no handler imports (pydantic.v1, which
-FastAPI only probes for; pydantic's mypy plugin; anyio's trio backend; Powertools' event handler and unused utilities; the local server's
+FastAPI only probes for; pydantic's mypy plugin; anyio's trio backend; Powertools' event
+handler and unused utilities; the local server's
 uvicorn, click and prometheus_client, which the base install brings; the MCP SDK, which
 only `continuum mcp` runs, and cryptography, which it brings, unless the `encryption`
 extra is packed; the core's modules that only the Worker, the CLI or the local server
