@@ -6,7 +6,8 @@ every cold start (seconds for FastAPI and pydantic). So every third-party module
 as compiled bytecode only (`module.pyc` beside where `module.py` was), which is smaller
 than source plus `__pycache__`; the core (`continuum`) keeps its sources beside its
 bytecode for readable tracebacks. Removed: what no handler imports (pydantic.v1, which
-FastAPI only probes for; Powertools' event handler and unused utilities; the local server's
+FastAPI only probes for; pydantic's mypy plugin; anyio's trio backend; Powertools' event
+handler and unused utilities; the local server's
 uvicorn, click and prometheus_client, which the base install brings; the MCP SDK, which
 only `continuum mcp` runs, and cryptography, which it brings, unless the `encryption`
 extra is packed; the core's modules that only the Worker, the CLI or the local server
@@ -41,6 +42,10 @@ CRYPTOGRAPHY = ("cryptography", "cffi", "pycparser")
 OTHER_RUNTIMES = (
     "continuum/workers", "continuum/storage/d1", "continuum/cli", "continuum/server.py", "continuum/doctor.py",
     "continuum/client", "continuum/integrations", "continuum/mcp/stdio.py",
+    # a Workers AI binding; torch-sized local models; Prometheus (its client is removed above)
+    # and its scrape route (no Lambda function serves it); one process's Idempotency-Key file
+    "continuum/embeddings/workers_ai.py", "continuum/embeddings/local.py", "continuum/observability/metrics.py",
+    "continuum/api/routers/metrics.py", "continuum/cache/sqlite_file.py",
 )  # fmt: skip
 REMOVE = (
     "bin",
@@ -48,6 +53,8 @@ REMOVE = (
     *MCP_SDK,
     *OTHER_RUNTIMES,
     "pydantic/v1",
+    "pydantic/mypy.py",  # the mypy plugin: type checking, never run
+    "anyio/_backends/_trio.py",  # the trio backend: Lambda runs asyncio
     "aws_lambda_powertools/event_handler",
     *(f"aws_lambda_powertools/utilities/{name}" for name in (
         "batch", "data_masking", "feature_flags", "idempotency", "kafka", "streaming", "validation",
@@ -80,6 +87,9 @@ def slim(root: Path) -> None:
         target = root / relative
         if target.is_file():
             target.unlink()
+            # and its bytecode, compiled when the package was installed
+            for compiled in target.parent.glob(f"__pycache__/{target.stem}.*.pyc"):
+                compiled.unlink()
         else:
             shutil.rmtree(target, ignore_errors=True)
     for name in (*SERVER_ONLY, *MCP_SDK, "rpds_py"):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from continuum.core.portability import VERSION, ImportedMemory, ImportRow
 from continuum.errors import InvalidInput
 from continuum.ids import is_valid_id
-from continuum.models import DecisionRecord, EntityRecord, LinkRecord, MessageRecord
+from continuum.models import DecisionRecord, EntityRecord, HistoryRecord, LinkRecord, MessageRecord
 from continuum.schemas import (
     ConceptName,
     ConceptType,
@@ -104,8 +104,23 @@ class LinkLine(_Line):
     updated_at: Timestamp
 
 
+class HistoryLine(_Line):
+    """One change of a memory (also of one deleted since): the memory's change history."""
+
+    type: Literal["history"]
+    id: str
+    memory_id: str
+    event: Literal["ADD", "UPDATE", "DELETE"]
+    old_content: Content | None
+    new_content: Content | None
+    instance_id: Identifier | None
+    session_id: Identifier | None
+    metadata: Metadata
+    created_at: Timestamp
+
+
 AnyLine = Annotated[
-    HeaderLine | MemoryLine | MessageLine | DecisionLine | EntityLine | LinkLine,
+    HeaderLine | MemoryLine | MessageLine | DecisionLine | EntityLine | LinkLine | HistoryLine,
     Field(discriminator="type"),
 ]
 _LINE = TypeAdapter(AnyLine)
@@ -134,6 +149,12 @@ def _row(record: BaseModel, tenant_id: str) -> ImportRow:
             tenant_id=tenant_id, key=record.key, name=record.name, entity_type=record.entity_type,
             description=record.description, mention_count=record.mention_count,
             created_at=record.created_at, last_seen_at=record.last_seen_at,
+        )  # fmt: skip
+    if isinstance(record, HistoryLine):
+        return HistoryRecord(
+            id=record.id, memory_id=record.memory_id, event=record.event, old_content=record.old_content,
+            new_content=record.new_content, instance_id=record.instance_id, session_id=record.session_id,
+            metadata=record.metadata, created_at=record.created_at,
         )  # fmt: skip
     assert isinstance(record, LinkLine)
     return LinkRecord(
@@ -164,5 +185,9 @@ def parse_import(lines: Iterable[str], tenant_id: str, *, first_line: int = 1) -
             continue
         if isinstance(record, MemoryLine) and not is_valid_id(record.id):
             raise InvalidInput(f"import line {number}: id: not a CONTINUUM memory id")
+        if isinstance(record, HistoryLine):
+            for field, value in (("id", record.id), ("memory_id", record.memory_id)):
+                if not is_valid_id(value):
+                    raise InvalidInput(f"import line {number}: {field}: not a CONTINUUM id")
         parsed.append(_row(record, tenant_id))
     return parsed

@@ -62,6 +62,23 @@ class MemoryChanges:
 
 
 @dataclass
+class HistoryRecord:
+    """One change of a memory: "ADD", "UPDATE" or "DELETE". Contents as stored (ciphertext
+    when encryption is on); `old_content` is the previous entry's `new_content`, filled in
+    by the storage when the entry is written (None for the first entry)."""
+
+    id: str
+    memory_id: str
+    event: str
+    new_content: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    old_content: str | None = None
+    instance_id: str | None = None  # the memory's scope when it changed
+    session_id: str | None = None
+
+
+@dataclass
 class MemoryFilters:
     """Which memories a listing, search or recall considers (all given conditions hold)."""
 
@@ -243,4 +260,4 @@ class EmbeddingRecord:
     created_at: datetime
 
 
-EXPORT_KINDS = ("memory", "message", "decision", "entity", "link")
+EXPORT_KINDS = ("memory", "message", "decision", "entity", "link", "history")

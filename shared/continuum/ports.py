@@ -14,6 +14,7 @@ from continuum.models import (
     EmbeddingRecord,
     EntityRecord,
     ExportPage,
+    HistoryRecord,
     InsertResult,
     LearnOutcome,
     LearnWrite,
@@ -58,6 +59,15 @@ class Storage(Protocol):
     ) -> MemoryRecord | None: ...
     async def delete_memory(self, tenant_id: str, memory_id: str) -> bool: ...
     async def purge_expired(self, now: datetime) -> int: ...
+
+    # change history of memories (kept after a memory is deleted; erased with the tenant)
+    async def append_history(self, tenant_id: str, entries: Sequence[HistoryRecord]) -> None:
+        """Record changes in order; each entry's old content is the previous entry's new one."""
+        ...
+
+    async def memory_history(self, tenant_id: str, memory_id: str, *, limit: int) -> list[HistoryRecord]:
+        """The memory's changes, oldest first (at most `limit`)."""
+        ...
 
     # reads
     async def get_memory(self, tenant_id: str, memory_id: str, now: datetime) -> MemoryRecord | None: ...

@@ -22,6 +22,7 @@ from continuum.models import (
     ApiKeyRecord,
     ConceptMention,
     DecisionRecord,
+    HistoryRecord,
     LearnWrite,
     MemoryChanges,
     MemoryFilters,
@@ -569,6 +570,60 @@ async def test_entity_listing_and_links_order(storage: Storage, tenant: str) -> 
     assert await storage.entity_links(tenant, [], limit=5) == []
 
 
+# ---- change history ----------------------------------------------------------------------
+
+
+def change(memory_id: str, event: str, content: str | None, minutes: int = 0) -> HistoryRecord:
+    return HistoryRecord(
+        id=new_id(), memory_id=memory_id, event=event, new_content=content,
+        metadata={"k": minutes}, created_at=NOW + timedelta(minutes=minutes),
+    )  # fmt: skip
+
+
+async def test_history_chains_old_content_and_outlives_the_memory(storage: Storage, tenant: str) -> None:
+    await storage.ensure_tenant(tenant, None, NOW)
+    m = memory(tenant, "first words")
+    await storage.insert_memories(tenant, [m], NOW)
+    await storage.append_history(tenant, [change(m.id, "ADD", "first words")])
+    await storage.append_history(
+        tenant, [change(m.id, "UPDATE", "second words", 1), change(m.id, "UPDATE", "third", 2)]
+    )
+    assert await storage.delete_memory(tenant, m.id)
+    await storage.append_history(tenant, [change(m.id, "DELETE", None, 3)])
+    await storage.append_history(tenant, [])
+    entries = await storage.memory_history(tenant, m.id, limit=10)
+    assert [(e.event, e.old_content, e.new_content) for e in entries] == [
+        ("ADD", None, "first words"),
+        ("UPDATE", "first words", "second words"),
+        ("UPDATE", "second words", "third"),
+        ("DELETE", "third", None),
+    ]
+    assert [e.created_at for e in entries] == [NOW + timedelta(minutes=n) for n in range(4)]
+    assert [e.metadata for e in entries] == [{"k": n} for n in range(4)]
+    assert all(e.memory_id == m.id for e in entries)
+    assert [e.id for e in await storage.memory_history(tenant, m.id, limit=2)] == [e.id for e in entries[:2]]
+    assert await storage.memory_history(tenant, "no-such-memory", limit=10) == []
+
+
+async def test_history_is_per_tenant_and_erased_with_its_tenant(
+    storage: Storage, tenant: str, other_tenant: str
+) -> None:
+    shared_id = new_id()  # the same memory id in two tenants never shares a history
+    for t, text in ((tenant, "mine"), (other_tenant, "theirs")):
+        await storage.ensure_tenant(t, None, NOW)
+        await storage.append_history(t, [change(shared_id, "ADD", text)])
+    await storage.append_history(tenant, [change(shared_id, "UPDATE", "mine again", 1)])
+    assert [(e.old_content, e.new_content) for e in await storage.memory_history(tenant, shared_id, limit=9)] == [
+        (None, "mine"), ("mine", "mine again"),
+    ]  # fmt: skip
+    assert [(e.old_content, e.new_content) for e in await storage.memory_history(other_tenant, shared_id, limit=9)] == [
+        (None, "theirs"),
+    ]  # fmt: skip
+    await storage.erase_tenant(tenant)
+    assert await storage.memory_history(tenant, shared_id, limit=9) == []
+    assert len(await storage.memory_history(other_tenant, shared_id, limit=9)) == 1
+
+
 # ---- tenant isolation -------------------------------------------------------------------
 
 
@@ -645,8 +700,12 @@ async def test_export_pages_and_import_is_idempotent(storage: Storage, tenant: s
     for n in range(4):
         concepts = ["Ava", "Bo", "Cy", "Di"][: n + 2]
         await storage.learn(tenant, learn_write(tenant, f"turn {n}", f"answer {n}", concepts, session=f"s{n % 2}"))
+    learned = (await storage.export_page(tenant, "memory", after=None, limit=100)).rows
+    await storage.append_history(tenant, [change(m.id, "ADD", m.content) for m in learned])
+    await storage.append_history(tenant, [change(learned[0].id, "UPDATE", "turn zero")])
     full = await _export_all(storage, tenant, page=1000)
-    assert [len(full[k]) for k in EXPORT_KINDS] == [8, 4, 4, 4, 6]
+    assert [len(full[k]) for k in EXPORT_KINDS] == [8, 4, 4, 4, 6, 9]
+    assert (full["history"][-1].old_content, full["history"][-1].new_content) == (learned[0].content, "turn zero")
     assert await _export_all(storage, tenant, page=2) == full
     assert [m.id for m in full["memory"]] == sorted(m.id for m in full["memory"])
     assert [(lk.concept_a, lk.concept_b) for lk in full["link"]] == sorted(
@@ -664,7 +723,8 @@ async def test_export_pages_and_import_is_idempotent(storage: Storage, tenant: s
             else:
                 await storage.import_rows(other_tenant, kind, rows)
     copy = await _export_all(storage, other_tenant, page=1000)
-    assert [len(copy[k]) for k in EXPORT_KINDS] == [8, 4, 4, 4, 6]
+    assert [len(copy[k]) for k in EXPORT_KINDS] == [8, 4, 4, 4, 6, 9]
+    assert copy["history"] == full["history"]  # imported as exported: old contents kept, not re-chained
     for kind in ("message", "decision", "entity", "link"):
         strip = (lambda r: {**r.__dict__, "tenant_id": None}) if kind != "link" else (lambda r: r.__dict__)
         assert [strip(r) for r in copy[kind]] == [strip(r) for r in full[kind]]

@@ -236,7 +236,7 @@ def test_export_and_import_routes(tenant, server):
     assert exported.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(line) for line in exported.text.splitlines()]
     assert lines[0]["type"] == "header" and lines[0]["tenant_id"] == tenant_id
-    assert {line["type"] for line in lines} == {"header", "memory", "message", "decision", "entity", "link"}
+    assert {line["type"] for line in lines} == {"header", "memory", "message", "decision", "entity", "link", "history"}
     _, other = server.new_tenant()
     with other:
         imported = other.post("/v1/import", content=exported.content, headers={"Content-Type": "application/x-ndjson"})

@@ -34,11 +34,42 @@ def request_for(route: tuple[str, str], tenant_id: str, memory_id: str, key_id: 
         ("DELETE", "/v1/keys/{key_id}"): {},
         ("DELETE", "/v1/tenants/{tenant_id}"): {},
         ("POST", "/v1/import"): {"content": export, "headers": {"Content-Type": "application/x-ndjson"}},
+        **mem0_bodies(memory_id),
     }
     method, template = route
     assert route in bodies, f"{method} {template}: give it a body in tests/e2e/test_keys.py"
-    path = template.format(memory_id=memory_id, key_id=key_id, tenant_id=tenant_id)
+    path = template.format(
+        memory_id=memory_id, key_id=key_id, tenant_id=tenant_id, entity_type="user", entity_name="alice",
+        org_id=tenant_id, project_id="default", webhook_id="1",
+    )
     return {"method": method, "url": path, **bodies[route]}
+
+
+def mem0_bodies(memory_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """The mem0-compatible routes (api/routers/mem0.py), as mem0's client sends them."""
+    add = {"json": {"messages": [{"role": "user", "content": "a read key wrote this"}], "user_id": "alice"}}
+    org = "/api/v1/orgs/organizations/{org_id}/projects"
+    return {
+        ("POST", "/v3/memories/add/"): add,
+        ("POST", "/v1/memories/"): add,
+        ("PUT", "/v1/memories/{memory_id}/"): {"json": {"text": "changed by a read key"}},
+        ("PUT", "/v1/batch/"): {"json": {"memories": [{"memory_id": memory_id, "text": "changed by a read key"}]}},
+        ("DELETE", "/v1/memories/{memory_id}/"): {},
+        ("DELETE", "/v1/memories/"): {"params": {"user_id": "alice"}},
+        ("DELETE", "/v2/entities/{entity_type}/{entity_name}/"): {},
+        ("DELETE", "/v1/batch/"): {"json": {"memories": [{"memory_id": memory_id}]}},
+        **{
+            route: {"json": {}}
+            for route in (
+                ("POST", "/v1/summary/"), ("POST", "/v1/exports/"), ("POST", "/v1/exports/get/"),
+                ("POST", "/v1/feedback/"), ("POST", "/v2/profiles/settings/"), ("POST", "/v2/profiles/jobs/"),
+                ("POST", f"{org}/"), ("PATCH", f"{org}/{{project_id}}/"), ("DELETE", f"{org}/{{project_id}}/"),
+                ("POST", f"{org}/{{project_id}}/members/"), ("PUT", f"{org}/{{project_id}}/members/"),
+                ("DELETE", f"{org}/{{project_id}}/members/"), ("POST", "/api/v1/webhooks/projects/{project_id}/"),
+                ("PUT", "/api/v1/webhooks/{webhook_id}/"), ("DELETE", "/api/v1/webhooks/{webhook_id}/"),
+            )
+        },
+    }
 
 
 def serving_function(route: tuple[str, str]) -> str:

@@ -75,6 +75,7 @@ KEYS = AuthConfig(require_api_key=True, admin_key=ADMIN)
 def test_credential_from_headers():
     assert credential_from_headers(" k ", "Bearer other") == "k"
     assert credential_from_headers(None, "Bearer  tok ") == "tok"
+    assert credential_from_headers(None, "Token ck_key") == "ck_key"  # mem0's client
     assert credential_from_headers(None, None) is None
     for bad in ("Basic abc", "Bearer "):
         with pytest.raises(Unauthorized):

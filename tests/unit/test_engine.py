@@ -3,6 +3,7 @@ answer exactly like fresh ones."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict
 
 import pytest
@@ -93,3 +94,34 @@ async def test_a_cached_recall_or_search_answers_like_a_fresh_one(services):
         fresh.pop("query_time_ms"), cached.pop("query_time_ms")
         assert cached == fresh
     assert metrics.hits == 2
+
+
+async def test_every_change_of_a_memory_is_in_its_history_encrypted_at_rest(tmp_path):
+    key = base64.b64encode(bytes(range(32))).decode()
+    settings = load_settings(
+        {"CONTINUUM_DB_PATH": str(tmp_path / "h.db"), "CONTINUUM_ENCRYPTION_KEY": key}, read_files=False
+    )
+    built = build_services(settings, clock=ManualClock())
+    await built.storage.migrate()
+    engine = built.engine
+    try:
+        stored = await engine.store_memory("t1", NewMemory(content="likes tea", session_id="s", instance_id="a"))
+        coffee = MemoryPatch(content="likes coffee", provided=frozenset({"content"}))
+        await engine.update_memory("t1", stored.id, coffee)
+        await engine.update_memory("t1", stored.id, MemoryPatch(metadata={"x": 1}, provided=frozenset({"metadata"})))
+        await engine.delete_memory("t1", stored.id)
+        entries = await engine.memory_history("t1", stored.id)
+        assert [(e.event, e.old_content, e.new_content) for e in entries] == [
+            ("ADD", None, "likes tea"),
+            ("UPDATE", "likes tea", "likes coffee"),
+            ("UPDATE", "likes coffee", "likes coffee"),
+            ("DELETE", "likes coffee", None),
+        ]
+        assert (entries[0].instance_id, entries[0].session_id, entries[2].metadata) == ("a", "s", {"x": 1})
+        raw = await built.storage.memory_history("t1", stored.id, limit=10)
+        assert all("likes" not in (r.new_content or "") + (r.old_content or "") for r in raw)
+        assert await engine.memory_history("t2", stored.id) == []
+        learned = await engine.learn("t1", LearnInput(user_message="Orion ships", ai_response="Noted"))
+        assert [[e.event for e in await engine.memory_history("t1", m)] for m in learned.memory_ids] == [["ADD"]] * 2
+    finally:
+        await built.close()

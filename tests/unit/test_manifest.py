@@ -20,7 +20,7 @@ from continuum.runtime.assembly import assemble
 from continuum.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
-MUTATING = {"POST", "PATCH", "DELETE"}
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def router_routes(group: manifest.RouteGroup) -> list[tuple[str, str]]:

@@ -23,10 +23,14 @@ _HTTP_CODES = {
 
 
 def error_response(
-    status: int, code: str, message: str, *, retry_after: int | None = None, details: list[dict[str, Any]] | None = None
-) -> JSONResponse:
+    status: int, code: str, message: str, *, retry_after: int | None = None,
+    details: list[dict[str, Any]] | None = None, request: Request | None = None,
+) -> JSONResponse:  # fmt: skip
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+    body = error_body(code, message, details)
+    if request is not None and "mem0" in getattr(request.scope.get("route"), "tags", ()):
+        body["detail"] = message  # where mem0's client reads an error (api/routers/mem0.py)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -46,23 +50,25 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     if any(e.get("type") == "json_invalid" for e in errors):
         first = next(e for e in errors if e.get("type") == "json_invalid")
         reason = (first.get("ctx") or {}).get("error", "malformed JSON")
-        return error_response(400, "invalid_json", f"request body is not valid JSON: {reason}")
+        return error_response(400, "invalid_json", f"request body is not valid JSON: {reason}", request=request)
     if any(e.get("loc") == ("body",) and e.get("type") in {"model_attributes_type", "dict_type"} for e in errors):
         return error_response(
-            422, "invalid_input", "body: must be a JSON object (send Content-Type: application/json)"
+            422, "invalid_input", "body: must be a JSON object (send Content-Type: application/json)", request=request
         )
     details = []
     for error in errors[:20]:
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
         details.append({"field": _field(tuple(error.get("loc", ()))), "message": message})
     first = details[0] if details else {"field": "body", "message": "invalid input"}
-    return error_response(422, "invalid_input", f"{first['field']}: {first['message']}", details=details)
+    return error_response(
+        422, "invalid_input", f"{first['field']}: {first['message']}", details=details, request=request
+    )
 
 
 def _domain(request: Request, exc: ContinuumError) -> JSONResponse:
     if exc.status >= 500:
         log.warning("dependency error", extra={"error": exc.message, "code": exc.code})
-    return error_response(exc.status, exc.code, exc.message, retry_after=exc.retry_after)
+    return error_response(exc.status, exc.code, exc.message, retry_after=exc.retry_after, request=request)
 
 
 def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -74,7 +80,7 @@ def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # FastAPI's JSON parse of the body ran out of stack (api/middleware.py refuses
         # such bodies first; this names the problem should one get past it).
         code, message = "invalid_json", "request body is not valid JSON: nested too deeply"
-    response = error_response(exc.status_code, code, message)
+    response = error_response(exc.status_code, code, message, request=request)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response

@@ -67,6 +67,29 @@ GROUPS: tuple[RouteGroup, ...] = (
     # MCP over streamable HTTP: one POST per JSON-RPC message; the tools check `write` themselves
     RouteGroup("mcp", function="mcp", unkeyed=_routes("POST /mcp"), queries=_routes("POST /mcp")),
     RouteGroup("metrics", function=None),  # Prometheus scrape: long-running servers only
+    RouteGroup(
+        "mem0", function="mem0",  # mem0's client (PyPI mem0ai): api/routers/mem0.py
+        writes=_routes("POST /v3/memories/add/", "POST /v1/memories/"),
+        unkeyed=_routes(
+            "POST /v3/memories/", "POST /v2/memories/", "POST /v3/memories/search/", "POST /v2/memories/search/",
+            "PUT /v1/memories/{memory_id}/", "PUT /v1/batch/",
+            "DELETE /v1/memories/{memory_id}/", "DELETE /v1/memories/",
+            "DELETE /v2/entities/{entity_type}/{entity_name}/",
+            "DELETE /v1/batch/", "POST /v1/summary/", "POST /v1/exports/", "POST /v1/exports/get/",
+            "POST /v1/feedback/", "POST /v2/profiles/settings/", "POST /v2/profiles/jobs/",
+            "POST /api/v1/orgs/organizations/{org_id}/projects/",
+            "PATCH /api/v1/orgs/organizations/{org_id}/projects/{project_id}/",
+            "DELETE /api/v1/orgs/organizations/{org_id}/projects/{project_id}/",
+            "POST /api/v1/orgs/organizations/{org_id}/projects/{project_id}/members/",
+            "PUT /api/v1/orgs/organizations/{org_id}/projects/{project_id}/members/",
+            "DELETE /api/v1/orgs/organizations/{org_id}/projects/{project_id}/members/",
+            "POST /api/v1/webhooks/projects/{project_id}/", "PUT /api/v1/webhooks/{webhook_id}/",
+            "DELETE /api/v1/webhooks/{webhook_id}/",
+        ),  # the hosted platform's routes (api/routers/mem0.py HOSTED_ROUTES) answer 501
+        queries=_routes(
+            "POST /v3/memories/", "POST /v2/memories/", "POST /v3/memories/search/", "POST /v2/memories/search/"
+        ),
+    ),
 )
 
 # Lambda functions without HTTP events: invoked by the operator after each deploy.

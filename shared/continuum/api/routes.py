@@ -78,6 +78,9 @@ class RouteTable:
     def patch(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         return self._declare("PATCH", path, options)
 
+    def put(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self._declare("PUT", path, options)
+
     def delete(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         return self._declare("DELETE", path, options)
 

@@ -72,8 +72,9 @@ def credential_from_headers(x_api_key: str | None, authorization: str | None) ->
         return x_api_key.strip()
     if authorization:
         scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Authorization header must be 'Bearer <key or token>'")
+        # "Token <key>" is how mem0's client sends a key (the mem0-compatible routes)
+        if scheme.lower() not in ("bearer", "token") or not token.strip():
+            raise Unauthorized("Authorization header must be 'Bearer <key or token>' or 'Token <key>'")
         return token.strip()
     return None
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from continuum.core.operations.concepts import EntityDetailView, EntityPage, TenantStats
     from continuum.core.operations.learn import LearnInput, LearnResult, TurnInput, TurnResult
     from continuum.core.operations.memories import (
+        HistoryEntry,
         MemoryPage,
         MemoryPatch,
         MemoryView,
@@ -192,6 +193,28 @@ class MemoryEngine:
 
     async def delete_memory(self, tenant_id: str, memory_id: str) -> None:
         await self.writes.delete_memory(tenant_id, memory_id)
+
+    async def delete_memories(self, tenant_id: str, memory_ids: Sequence[str]) -> list[str]:
+        return await self.writes.delete_memories(tenant_id, memory_ids)
+
+    async def memory_history(self, tenant_id: str, memory_id: str, *, limit: int = 1000) -> list[HistoryEntry]:
+        """The memory's changes, oldest first, decrypted (also after the memory was deleted)."""
+        from continuum.core.operations.memories import HistoryEntry
+
+        decrypt = self.cipher.decrypt
+
+        def plain(value: str | None) -> str | None:
+            return decrypt(value) if value is not None else None
+
+        entries = await self.storage.memory_history(tenant_id, memory_id, limit=limit)
+        return [
+            HistoryEntry(
+                id=e.id, memory_id=e.memory_id, event=e.event, old_content=plain(e.old_content),
+                new_content=plain(e.new_content), metadata=e.metadata, created_at=e.created_at,
+                instance_id=e.instance_id, session_id=e.session_id,
+            )
+            for e in entries
+        ]  # fmt: skip
 
     # ---- search, concepts, counts -------------------------------------------------------
 

@@ -21,6 +21,7 @@ from continuum.models import (
     EXPORT_KINDS,
     DecisionRecord,
     EntityRecord,
+    HistoryRecord,
     LinkRecord,
     MemoryRecord,
     MessageRecord,
@@ -47,7 +48,7 @@ class ImportedMemory:
 
 
 # Validated import lines (see continuum.export_format), content in plaintext.
-ImportRow = ImportedMemory | MessageRecord | DecisionRecord | EntityRecord | LinkRecord
+ImportRow = ImportedMemory | MessageRecord | DecisionRecord | EntityRecord | LinkRecord | HistoryRecord
 
 
 def _time(value: datetime | None) -> str | None:
@@ -110,6 +111,15 @@ class Portability:
                 "description": decrypt(row.description), "mention_count": row.mention_count,
                 "created_at": to_iso(row.created_at), "last_seen_at": to_iso(row.last_seen_at),
             }  # fmt: skip
+        if kind == "history":
+            assert isinstance(row, HistoryRecord)
+            return {
+                "type": "history", "id": row.id, "memory_id": row.memory_id, "event": row.event,
+                "old_content": decrypt(row.old_content) if row.old_content is not None else None,
+                "new_content": decrypt(row.new_content) if row.new_content is not None else None,
+                "instance_id": row.instance_id, "session_id": row.session_id, "metadata": row.metadata,
+                "created_at": to_iso(row.created_at),
+            }  # fmt: skip
         assert isinstance(row, LinkRecord)
         return {
             "type": "link", "source": row.concept_a, "target": row.concept_b, "strength": row.strength,
@@ -166,6 +176,12 @@ class Portability:
             elif isinstance(record, LinkRecord):
                 a, b = sorted((record.concept_a, record.concept_b))
                 buckets["link"].append(replace(record, concept_a=a, concept_b=b))
+            elif isinstance(record, HistoryRecord):
+                buckets["history"].append(replace(
+                    record,
+                    old_content=encrypt(record.old_content) if record.old_content is not None else None,
+                    new_content=encrypt(record.new_content) if record.new_content is not None else None,
+                ))  # fmt: skip
         for kind, rows in buckets.items():
             for start in range(0, len(rows), PAGE):
                 chunk = rows[start : start + PAGE]

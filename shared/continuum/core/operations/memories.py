@@ -19,6 +19,7 @@ class NewMemory:
     session_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     expires_at: datetime | None = None
+    created_at: datetime | None = None  # the memory's own time (default: when it is stored)
 
 
 @dataclass
@@ -71,3 +72,18 @@ class MemoryPage:
 
     memories: list[MemoryView]
     next_cursor: str | None
+
+
+@dataclass
+class HistoryEntry:
+    """One change of a memory ("ADD", "UPDATE", "DELETE"), contents in plaintext."""
+
+    id: str
+    memory_id: str
+    event: str
+    old_content: str | None
+    new_content: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    instance_id: str | None
+    session_id: str | None

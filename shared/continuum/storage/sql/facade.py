@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
 
 from continuum.models import (
     ApiKeyRecord,
     EmbeddingRecord,
     EntityRecord,
     ExportPage,
+    HistoryRecord,
     InsertResult,
     LearnOutcome,
     LearnWrite,
@@ -29,6 +31,9 @@ from continuum.models import (
 )
 from continuum.storage.sql.keys import SqlKeys
 from continuum.storage.sql.reads import SqlReads, VectorQuery
+
+if TYPE_CHECKING:
+    from continuum.storage.sql.history import SqlHistory
 
 
 class SchemaPart(Protocol):
@@ -161,6 +166,22 @@ class SqlStorage:
 
     async def purge_expired(self, now: datetime) -> int:
         return await self._writes.purge_expired(now)
+
+    # ---- change history -----------------------------------------------------------------
+
+    @cached_property
+    def _history(self) -> SqlHistory:
+        """One SQL shape in every dialect, built on first use (a cold start serving no write
+        never imports it)."""
+        from continuum.storage.sql.history import SqlHistory
+
+        return SqlHistory(self._reads.db, self._reads.d)
+
+    async def append_history(self, tenant_id: str, entries: Sequence[HistoryRecord]) -> None:
+        await self._history.append_history(tenant_id, entries)
+
+    async def memory_history(self, tenant_id: str, memory_id: str, *, limit: int) -> list[HistoryRecord]:
+        return await self._history.memory_history(tenant_id, memory_id, limit=limit)
 
     # ---- reads ------------------------------------------------------------------------
 

@@ -153,6 +153,7 @@ class SqlReads:
             "decision": ("decisions", "id", "*", rows_of.decision),
             "entity": ("entities", "name_key", "*", rows_of.entity),
             "link": ("attention_links", self.d.link_cursor, "*", rows_of.link),
+            "history": ("memory_history", "id", "*", rows_of.history),
         }[kind]
         where, params = ("", []) if after is None else (f" AND {order_key} > {p}", [after])
         rows = await self.db.fetch(

@@ -5,7 +5,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from continuum.models import DecisionRecord, EntityRecord, LinkRecord, MemoryRecord, MessageRecord
+from continuum.models import DecisionRecord, EntityRecord, HistoryRecord, LinkRecord, MemoryRecord, MessageRecord
 
 Row = Mapping[str, Any]
 
@@ -17,6 +17,9 @@ class RowReader:
 
     def moment(self, value: Any) -> datetime:
         return self._moment(value)
+
+    def document(self, value: Any) -> Any:
+        return self._document(value)
 
     def memory(self, row: Row) -> MemoryRecord:
         return MemoryRecord(
@@ -77,5 +80,18 @@ class RowReader:
             session_id=row["session_id"],
             message_id=row["message_id"],
             decision=row["decision"],
+            created_at=self._moment(row["created_at"]),
+        )
+
+    def history(self, row: Row) -> HistoryRecord:
+        return HistoryRecord(
+            id=row["id"],
+            memory_id=row["memory_id"],
+            instance_id=row["instance_id"],
+            session_id=row["session_id"],
+            event=row["event"],
+            old_content=row["old_content"],
+            new_content=row["new_content"],
+            metadata=self._document(row["metadata"]),
             created_at=self._moment(row["created_at"]),
         )

@@ -50,6 +50,12 @@ def import_statement(dialect: Dialect, kind: str) -> str:
             "strength = excluded.strength, occurrences = excluded.occurrences, created_at = excluded.created_at, "
             "updated_at = excluded.updated_at"
         )
+    if kind == "history":
+        return (
+            "INSERT INTO memory_history (id, tenant_id, memory_id, instance_id, session_id, event, old_content, "
+            f"new_content, metadata, created_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, {p}) "
+            "ON CONFLICT DO NOTHING"
+        )
     raise ValueError(f"unknown export kind {kind!r}")
 
 
@@ -74,5 +80,10 @@ def import_values(dialect: Dialect, tenant_id: str, kind: str, row: Any) -> tupl
         return (
             tenant_id, row.concept_a, row.concept_b, row.strength, row.occurrences,
             moment(row.created_at), moment(row.updated_at),
+        )  # fmt: skip
+    if kind == "history":
+        return (
+            row.id, tenant_id, row.memory_id, row.instance_id, row.session_id, row.event, row.old_content,
+            row.new_content, to_json(row.metadata), moment(row.created_at),
         )  # fmt: skip
     raise ValueError(f"unknown export kind {kind!r}")
