@@ -22,7 +22,6 @@ from continuum.models import (
     ApiKeyRecord,
     ConceptMention,
     DecisionRecord,
-    HistoryRecord,
     LearnWrite,
     MemoryChanges,
     MemoryFilters,
@@ -414,12 +413,12 @@ async def test_update_and_delete_of_missing_or_expired_or_foreign_memories(
     mine = memory(tenant, "mine alone", expires=NOW + timedelta(hours=1))
     await storage.insert_memories(tenant, [mine], NOW)
     assert await storage.update_memory(other_tenant, mine.id, changes_for("hijacked"), NOW) is None
-    assert await storage.delete_memory(other_tenant, mine.id) is False
+    assert await storage.delete_memory(other_tenant, mine.id, NOW) is False
     assert await storage.update_memory(tenant, mine.id, MemoryChanges(role="x"), NOW + timedelta(hours=2)) is None
     assert await storage.update_memory(tenant, "0" * 26, MemoryChanges(role="x"), NOW) is None
     assert (await storage.get_memory(tenant, mine.id, NOW)).content == "mine alone"
-    assert await storage.delete_memory(tenant, mine.id) is True
-    assert await storage.delete_memory(tenant, mine.id) is False
+    assert await storage.delete_memory(tenant, mine.id, NOW) is True
+    assert await storage.delete_memory(tenant, mine.id, NOW) is False
     await expected_stats_match(storage, tenant)
 
 
@@ -573,36 +572,99 @@ async def test_entity_listing_and_links_order(storage: Storage, tenant: str) -> 
 # ---- change history ----------------------------------------------------------------------
 
 
-def change(memory_id: str, event: str, content: str | None, minutes: int = 0) -> HistoryRecord:
-    return HistoryRecord(
-        id=new_id(), memory_id=memory_id, event=event, new_content=content,
-        metadata={"k": minutes}, created_at=NOW + timedelta(minutes=minutes),
-    )  # fmt: skip
+async def history_of(storage: Storage, tenant: str, memory_id: str) -> list[tuple[Any, ...]]:
+    entries = await storage.memory_history(tenant, memory_id, limit=10)
+    assert all(e.memory_id == memory_id for e in entries)
+    return [(e.event, e.old_content, e.new_content, e.created_at) for e in entries]
 
 
-async def test_history_chains_old_content_and_outlives_the_memory(storage: Storage, tenant: str) -> None:
+async def test_each_write_records_its_history_which_outlives_the_memory(storage: Storage, tenant: str) -> None:
     await storage.ensure_tenant(tenant, None, NOW)
-    m = memory(tenant, "first words")
-    await storage.insert_memories(tenant, [m], NOW)
-    await storage.append_history(tenant, [change(m.id, "ADD", "first words")])
-    await storage.append_history(
-        tenant, [change(m.id, "UPDATE", "second words", 1), change(m.id, "UPDATE", "third", 2)]
-    )
-    assert await storage.delete_memory(tenant, m.id)
-    await storage.append_history(tenant, [change(m.id, "DELETE", None, 3)])
-    await storage.append_history(tenant, [])
-    entries = await storage.memory_history(tenant, m.id, limit=10)
-    assert [(e.event, e.old_content, e.new_content) for e in entries] == [
-        ("ADD", None, "first words"),
-        ("UPDATE", "first words", "second words"),
-        ("UPDATE", "second words", "third"),
-        ("DELETE", "third", None),
+    m = memory(tenant, "first words", instance="agent", session="s1", metadata={"k": 0})
+    later = [NOW + timedelta(minutes=n) for n in range(5)]
+    await storage.insert_memories(tenant, [m], later[0])
+    await storage.update_memory(tenant, m.id, changes_for("second words"), later[1])
+    await storage.update_memory(tenant, m.id, changes_for("third", metadata={"k": 2}), later[2])
+    await storage.update_memory(tenant, m.id, MemoryChanges(role="assistant"), later[3])  # content kept
+    assert await storage.delete_memory(tenant, m.id, later[4])
+    assert await storage.delete_memory(tenant, m.id, later[4]) is False  # nothing deleted, nothing recorded
+    assert await history_of(storage, tenant, m.id) == [
+        ("ADD", None, "first words", later[0]),
+        ("UPDATE", "first words", "second words", later[1]),
+        ("UPDATE", "second words", "third", later[2]),
+        ("UPDATE", "third", "third", later[3]),
+        ("DELETE", "third", None, later[4]),
     ]
-    assert [e.created_at for e in entries] == [NOW + timedelta(minutes=n) for n in range(4)]
-    assert [e.metadata for e in entries] == [{"k": n} for n in range(4)]
-    assert all(e.memory_id == m.id for e in entries)
+    entries = await storage.memory_history(tenant, m.id, limit=10)
+    assert [e.metadata for e in entries] == [{"k": 0}, {"k": 0}, {"k": 2}, {"k": 2}, {"k": 2}]
+    assert {(e.instance_id, e.session_id) for e in entries} == {("agent", "s1")}
     assert [e.id for e in await storage.memory_history(tenant, m.id, limit=2)] == [e.id for e in entries[:2]]
     assert await storage.memory_history(tenant, "no-such-memory", limit=10) == []
+
+
+async def test_history_records_only_what_landed(storage: Storage, tenant: str) -> None:
+    await storage.ensure_tenant(tenant, None, NOW)
+    kept = memory(tenant, "said once")
+    await storage.insert_memories(tenant, [kept], NOW)
+    again, twin = memory(tenant, "said once"), memory(tenant, "said twice")
+    await storage.insert_memories(tenant, [kept, again, twin, twin], NOW)  # one lands
+    assert [e.event for e in await storage.memory_history(tenant, kept.id, limit=9)] == ["ADD"]
+    assert await storage.memory_history(tenant, again.id, limit=9) == []  # its content was held already
+    assert [e.event for e in await storage.memory_history(tenant, twin.id, limit=9)] == ["ADD"]
+    write = learn_write(tenant, "a learned line", "an answer", ["Ava"])
+    await storage.learn(tenant, write)
+    for m in write.memories:
+        assert await history_of(storage, tenant, m.id) == [("ADD", None, m.content, NOW)]
+    imported = memory(tenant, "brought its own history")
+    await storage.insert_memories(tenant, [imported], NOW, history=False)
+    assert await storage.memory_history(tenant, imported.id, limit=9) == []
+
+
+async def _fail_history_writes(storage: Storage, tenant: str, *, on: bool) -> None:
+    """Make every history insert of `tenant` fail in the database (a trigger), or stop."""
+    db, dialect = storage._reads.db, storage._reads.d.name  # type: ignore[attr-defined]
+    name = f"fail_history_{tenant.replace('-', '_')}"
+    if dialect == "postgres":
+        statements = [
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'history write failed'; END $$",
+            f"CREATE TRIGGER {name} BEFORE INSERT ON memory_history FOR EACH ROW "
+            f"WHEN (NEW.tenant_id = '{tenant}') EXECUTE FUNCTION {name}()",
+        ] if on else [f"DROP TRIGGER {name} ON memory_history", f"DROP FUNCTION {name}()"]  # fmt: skip
+    else:
+        statements = [
+            f"CREATE TRIGGER {name} BEFORE INSERT ON memory_history FOR EACH ROW "
+            f"WHEN NEW.tenant_id = '{tenant}' BEGIN SELECT RAISE(ABORT, 'history write failed'); END",
+        ] if on else [f"DROP TRIGGER {name}"]  # fmt: skip
+    await db.run_batch([(sql, ()) for sql in statements])
+
+
+async def test_a_change_and_its_history_entry_are_written_together(storage: Storage, tenant: str) -> None:
+    """A failure writing the history entry undoes the change: neither is kept."""
+    await storage.ensure_tenant(tenant, None, NOW)
+    kept = memory(tenant, "written before the failure")
+    await storage.insert_memories(tenant, [kept], NOW)
+    before = await storage.counts(tenant)
+    await _fail_history_writes(storage, tenant, on=True)
+    try:
+        new = memory(tenant, "never acknowledged")
+        with pytest.raises(Exception, match="history write failed"):
+            await storage.insert_memories(tenant, [new], NOW)
+        with pytest.raises(Exception, match="history write failed"):
+            await storage.learn(tenant, learn_write(tenant, "a lost turn", "a lost answer", ["Bo", "Cy"]))
+        with pytest.raises(Exception, match="history write failed"):
+            await storage.update_memory(tenant, kept.id, changes_for("rewritten"), NOW)
+        with pytest.raises(Exception, match="history write failed"):
+            await storage.delete_memory(tenant, kept.id, NOW)
+    finally:
+        await _fail_history_writes(storage, tenant, on=False)
+    assert await storage.get_memory(tenant, new.id, NOW) is None
+    assert (await storage.get_memory(tenant, kept.id, NOW)).content == "written before the failure"
+    assert await storage.counts(tenant) == before
+    assert await storage.find_entities(tenant, ["bo", "cy"]) == []
+    await expected_stats_match(storage, tenant)
+    assert [e.event for e in await storage.memory_history(tenant, kept.id, limit=9)] == ["ADD"]
+    assert await storage.memory_history(tenant, new.id, limit=9) == []
 
 
 async def test_history_is_per_tenant_and_erased_with_its_tenant(
@@ -611,17 +673,19 @@ async def test_history_is_per_tenant_and_erased_with_its_tenant(
     shared_id = new_id()  # the same memory id in two tenants never shares a history
     for t, text in ((tenant, "mine"), (other_tenant, "theirs")):
         await storage.ensure_tenant(t, None, NOW)
-        await storage.append_history(t, [change(shared_id, "ADD", text)])
-    await storage.append_history(tenant, [change(shared_id, "UPDATE", "mine again", 1)])
+        await storage.insert_memories(t, [memory(t, text, memory_id=shared_id)], NOW)
+    await storage.update_memory(tenant, shared_id, changes_for("mine again"), NOW)
     assert [(e.old_content, e.new_content) for e in await storage.memory_history(tenant, shared_id, limit=9)] == [
         (None, "mine"), ("mine", "mine again"),
     ]  # fmt: skip
     assert [(e.old_content, e.new_content) for e in await storage.memory_history(other_tenant, shared_id, limit=9)] == [
         (None, "theirs"),
     ]  # fmt: skip
+    assert await storage.delete_memory(other_tenant, shared_id, NOW)
+    assert len(await storage.memory_history(tenant, shared_id, limit=9)) == 2
     await storage.erase_tenant(tenant)
     assert await storage.memory_history(tenant, shared_id, limit=9) == []
-    assert len(await storage.memory_history(other_tenant, shared_id, limit=9)) == 1
+    assert len(await storage.memory_history(other_tenant, shared_id, limit=9)) == 2
 
 
 # ---- tenant isolation -------------------------------------------------------------------
@@ -649,7 +713,7 @@ async def test_no_method_crosses_tenants(storage: Storage, tenant: str, other_te
     for kind in EXPORT_KINDS:
         assert (await storage.export_page(b, kind, after=None, limit=10)).rows == []
     assert await storage.update_memory(b, mine, MemoryChanges(role="x"), NOW) is None
-    assert await storage.delete_memory(b, mine) is False
+    assert await storage.delete_memory(b, mine, NOW) is False
     assert await storage.erase_tenant(b) == TenantCounts()
     assert (await storage.counts(tenant)).memories == 3
     assert (await storage.get_memory(tenant, mine, NOW)).role == "user"
@@ -700,9 +764,8 @@ async def test_export_pages_and_import_is_idempotent(storage: Storage, tenant: s
     for n in range(4):
         concepts = ["Ava", "Bo", "Cy", "Di"][: n + 2]
         await storage.learn(tenant, learn_write(tenant, f"turn {n}", f"answer {n}", concepts, session=f"s{n % 2}"))
-    learned = (await storage.export_page(tenant, "memory", after=None, limit=100)).rows
-    await storage.append_history(tenant, [change(m.id, "ADD", m.content) for m in learned])
-    await storage.append_history(tenant, [change(learned[0].id, "UPDATE", "turn zero")])
+    learned = (await storage.export_page(tenant, "memory", after=None, limit=100)).rows  # 8 ADD entries
+    await storage.update_memory(tenant, learned[0].id, changes_for("turn zero"), NOW)
     full = await _export_all(storage, tenant, page=1000)
     assert [len(full[k]) for k in EXPORT_KINDS] == [8, 4, 4, 4, 6, 9]
     assert (full["history"][-1].old_content, full["history"][-1].new_content) == (learned[0].content, "turn zero")
@@ -719,7 +782,7 @@ async def test_export_pages_and_import_is_idempotent(storage: Storage, tenant: s
                 copies = [
                     memory(other_tenant, m.content, session=m.session_id, role=m.role, memory_id=m.id) for m in rows
                 ]
-                await storage.insert_memories(other_tenant, copies, NOW)
+                await storage.insert_memories(other_tenant, copies, NOW, history=False)
             else:
                 await storage.import_rows(other_tenant, kind, rows)
     copy = await _export_all(storage, other_tenant, page=1000)

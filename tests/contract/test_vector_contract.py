@@ -65,7 +65,7 @@ async def test_a_vector_for_gone_or_changed_content_is_not_kept(storage: Storage
     await storage.update_memory(tenant, a.id, MemoryChanges(metadata={"k": 1}), NOW + timedelta(seconds=2))
     assert set(await storage.get_embeddings(tenant, [a.id], model=MODEL)) == {a.id}
     # deleting the memory deletes its vector; a vector for a memory never stored is dropped
-    await storage.delete_memory(tenant, a.id)
+    await storage.delete_memory(tenant, a.id, NOW)
     ghost = memory(tenant, "never stored")
     await storage.put_embeddings(tenant, [record(ghost, unit(5))])
     assert await storage.get_embeddings(tenant, [a.id, ghost.id], model=MODEL) == {}

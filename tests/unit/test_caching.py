@@ -445,7 +445,7 @@ async def test_a_404_retry_of_a_write_whose_process_died_before_invalidating_inv
         query = RecallQuery(message="When does Zephyr ship?")
         kept = await two.engine.store_memory("t", NewMemory(content="Zephyr ships on Friday."))
         assert "Friday" in _contents(await two.engine.recall("t", query))  # cached
-        assert await storage.delete_memory("t", kept.id)  # committed by a process that then died
+        assert await storage.delete_memory("t", kept.id, two.clock.now())  # committed by a process that then died
         with pytest.raises(NotFound):
             await two.engine.delete_memory("t", kept.id)  # the client's retry
         assert "Friday" not in _contents(await two.engine.recall("t", query))

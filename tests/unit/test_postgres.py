@@ -341,7 +341,7 @@ async def test_with_pgvector_the_hnsw_index_serves_candidates_with_exact_scores(
         from tests.contract.test_storage_contract import changes_for
 
         await storage.update_memory("t", first, changes_for("rewritten"), NOW)
-        await storage.delete_memory("t", second)
+        await storage.delete_memory("t", second, NOW)
         assert await storage.get_embeddings("t", [first, second], model="minilm") == {}
         assert [m.id for m in await storage.missing_embeddings("t", model="minilm", limit=5, now=NOW)] == [first]
         await storage.erase_tenant("t")

@@ -19,7 +19,7 @@ from continuum.core.caching import ResultCache
 from continuum.core.operations.learn import LearnInput, LearnResult
 from continuum.core.records import Records
 from continuum.errors import InvalidInput, NotFound
-from continuum.models import HistoryRecord, InsertResult, MemoryChanges, MemoryRecord
+from continuum.models import InsertResult, MemoryChanges, MemoryRecord
 from continuum.ports import Metrics, Storage
 
 if TYPE_CHECKING:
@@ -76,29 +76,6 @@ class Writes:
         if concepts is not None:
             self.metrics.concepts_extracted(concepts)
 
-    async def _record_history(
-        self, tenant_id: str, event: str, records: Sequence[MemoryRecord], now: datetime,
-        deleted: Sequence[MemoryRecord | str] = (),
-    ) -> None:  # fmt: skip
-        """The change history (content as stored: ciphertext when encryption is on)."""
-        new_id = self.records.ids.new_id
-        entries = [
-            HistoryRecord(
-                id=new_id(), memory_id=r.id, event=event, new_content=r.content, metadata=r.metadata,
-                created_at=now, instance_id=r.instance_id, session_id=r.session_id,
-            )
-            for r in records
-        ]
-        for m in deleted:
-            if isinstance(m, str):
-                entries.append(HistoryRecord(new_id(), m, "DELETE", None, {}, now))
-            else:
-                entries.append(HistoryRecord(
-                    id=new_id(), memory_id=m.id, event="DELETE", new_content=None, metadata=m.metadata,
-                    created_at=now, instance_id=m.instance_id, session_id=m.session_id,
-                ))  # fmt: skip
-        await self.storage.append_history(tenant_id, entries)
-
     async def _not_found(self, tenant_id: str, memory_id: str) -> NotFound:
         # may be the retry of a write whose process died between its commit and its
         # invalidation: after this 404, no instance may still show the memory as it was
@@ -109,9 +86,7 @@ class Writes:
         now = self.clock.now()
         await self.ensure_tenant(tenant_id, now)
         write = self.records.learn_write(tenant_id, request, now)
-        outcome = await self.storage.learn(tenant_id, write)
-        stored = {r.id for r in outcome.results if r.status == "stored"}
-        await self._record_history(tenant_id, "ADD", [m for m in write.memories if m.id in stored], now)
+        outcome = await self.storage.learn(tenant_id, write)  # with the ADD history entries
         await self._after_write(tenant_id, write.memories, outcome.results, concepts=len(write.concepts))
         return LearnResult(
             concepts_extracted=len(write.concepts),
@@ -157,9 +132,7 @@ class Writes:
                 replace(record, created_at=item.created_at) if item.created_at is not None else record
                 for record, item in zip(records, memories, strict=True)
             ]
-        results = await self.storage.insert_memories(tenant_id, records, now)
-        stored = {r.id for r in results if r.status == "stored"}
-        await self._record_history(tenant_id, "ADD", [r for r in records if r.id in stored], now)
+        results = await self.storage.insert_memories(tenant_id, records, now)  # with the ADD entries
         await self._after_write(tenant_id, records, results)
         return StoredBatch(results=[InsertResult(id=r.id, status=r.status) for r in results], tenant_id=tenant_id)
 
@@ -182,19 +155,17 @@ class Writes:
         record = await self.storage.update_memory(tenant_id, memory_id, changes, now)
         if record is None:
             raise await self._not_found(tenant_id, memory_id)
-        await self._record_history(tenant_id, "UPDATE", [record], now)
         await self._after_write(tenant_id, [record] if patch.content is not None else [])
         return self.records.memory_view(record)
 
     async def delete_memory(self, tenant_id: str, memory_id: str) -> None:
-        if not await self.storage.delete_memory(tenant_id, memory_id):
+        if not await self.storage.delete_memory(tenant_id, memory_id, self.clock.now()):
             raise await self._not_found(tenant_id, memory_id)
-        await self._record_history(tenant_id, "DELETE", [], self.clock.now(), deleted=[memory_id])
         await self._after_write(tenant_id)
 
     async def delete_memories(self, tenant_id: str, memory_ids: Sequence[str]) -> list[str]:
-        """Delete each memory that exists (one history batch, one invalidation); the ids deleted."""
-        deleted = [m for m in dict.fromkeys(memory_ids) if await self.storage.delete_memory(tenant_id, m)]
-        await self._record_history(tenant_id, "DELETE", [], self.clock.now(), deleted=deleted)
+        """Delete each memory that exists (one invalidation); the ids deleted."""
+        now = self.clock.now()
+        deleted = [m for m in dict.fromkeys(memory_ids) if await self.storage.delete_memory(tenant_id, m, now)]
         await self._after_write(tenant_id)
         return deleted

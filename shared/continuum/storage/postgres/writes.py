@@ -1,5 +1,6 @@
-"""Memory writes on PostgreSQL: each one real transaction, its statements to different
-tables joined into as few round trips as the data allows."""
+"""Memory writes on PostgreSQL: each one real transaction (the change history's entries
+included), its statements to different tables joined into as few round trips as the
+data allows."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from psycopg import AsyncConnection
 
 from continuum.errors import Conflict
+from continuum.ids import new_id
 from continuum.models import InsertResult, LearnOutcome, LearnWrite, MemoryChanges, MemoryRecord
 from continuum.storage.postgres.dialect import POSTGRES, sorted_json, ts
 from continuum.storage.postgres.runner import Part, PostgresRunner, execute_parts, fetch
@@ -22,6 +24,7 @@ from continuum.storage.postgres.statements import (
     term_parts,
 )
 from continuum.storage.sql.dialect import MEMORY_COLUMNS, to_json
+from continuum.storage.sql.history import INSERT_HISTORY, PREVIOUS_CONTENT, change_columns, change_statement
 from continuum.storage.sql.rows import Row
 from continuum.storage.sql.writes import (
     added_terms,
@@ -110,6 +113,19 @@ async def insert_fresh(
     return landed
 
 
+async def note_added(conn: AsyncConnection, tenant_id: str, ids: Sequence[str], at: datetime) -> None:
+    """The ADD entries of memories that just landed, copied from their rows."""
+    ids = list(dict.fromkeys(ids))  # an import file may repeat an id
+    if ids:
+        await conn.execute(
+            f"{INSERT_HISTORY} SELECT n.entry, m.tenant_id, m.id, m.instance_id, m.session_id, 'ADD', "
+            f"{PREVIOUS_CONTENT}, m.content, m.metadata, %s FROM unnest(%s::text[], %s::text[]) "
+            "WITH ORDINALITY AS n(entry, memory_id, ord) JOIN memories m ON m.tenant_id = %s AND m.id = n.memory_id "
+            "ORDER BY n.ord",
+            (ts(at), [new_id() for _ in ids], ids, tenant_id),
+        )
+
+
 async def results_of(
     conn: AsyncConnection, tenant_id: str, memories: Sequence[MemoryRecord], existing: set[str], landed: set[str]
 ) -> list[InsertResult]:
@@ -140,12 +156,14 @@ class PostgresWrites:
         self.runner = runner
 
     async def insert_memories(
-        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history: bool = True
     ) -> list[InsertResult]:
         async def work(conn: AsyncConnection) -> list[InsertResult]:
             existing = await existing_ids(conn, tenant_id, [m.id for m in memories])
             await remove_expired(conn, tenant_id, now)
             landed = await insert_fresh(conn, tenant_id, memories, existing)
+            if history:
+                await note_added(conn, tenant_id, [m.id for m in memories if m.id in landed], now)
             return await results_of(conn, tenant_id, memories, existing, landed)
 
         return await self.runner.run(work, write=True)
@@ -179,6 +197,7 @@ class PostgresWrites:
                 *decision_parts(tenant_id, write.decisions),
             ]
             landed = await insert_fresh(conn, tenant_id, write.memories, existing, parts)
+            await note_added(conn, tenant_id, [m.id for m in write.memories if m.id in landed], write.now)
             await execute_parts(conn, link_parts(tenant_id, rounds[1:], write.link_increment, now))
             results = await results_of(conn, tenant_id, write.memories, existing, landed)
             return LearnOutcome(
@@ -240,16 +259,21 @@ class PostgresWrites:
                     memory_id,
                 ),
             )
+            await conn.execute(*change_statement(POSTGRES, tenant_id, memory_id, "UPDATE", now))
             return current
 
         return await self.runner.run(work, write=True)
 
-    async def delete_memory(self, tenant_id: str, memory_id: str) -> bool:
+    async def delete_memory(self, tenant_id: str, memory_id: str, now: datetime) -> bool:
         async def work(conn: AsyncConnection) -> bool:
+            # the DELETE entry from the row this statement removes (none if another did)
             rows = await fetch(
                 conn,
-                "DELETE FROM memories WHERE tenant_id = %s AND id = %s RETURNING search_terms",
-                (tenant_id, memory_id),
+                "WITH m AS (DELETE FROM memories WHERE tenant_id = %s AND id = %s "
+                "RETURNING tenant_id, id, instance_id, session_id, content, metadata, search_terms), "
+                f"noted AS ({INSERT_HISTORY} SELECT {change_columns('%s', 'DELETE')} FROM m) "
+                "SELECT search_terms FROM m",
+                (tenant_id, memory_id, new_id(), ts(now)),
             )
             if rows:
                 await forget_rows(conn, tenant_id, rows)

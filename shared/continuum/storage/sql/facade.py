@@ -53,12 +53,12 @@ class TenantPart(Protocol):
 class WritePart(Protocol):
     async def learn(self, tenant_id: str, write: LearnWrite) -> LearnOutcome: ...
     async def insert_memories(
-        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history: bool = True
     ) -> list[InsertResult]: ...
     async def update_memory(
         self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime
     ) -> MemoryRecord | None: ...
-    async def delete_memory(self, tenant_id: str, memory_id: str) -> bool: ...
+    async def delete_memory(self, tenant_id: str, memory_id: str, now: datetime) -> bool: ...
     async def purge_expired(self, now: datetime) -> int: ...
 
 
@@ -152,17 +152,17 @@ class SqlStorage:
         return await self._writes.learn(tenant_id, write)
 
     async def insert_memories(
-        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history: bool = True
     ) -> list[InsertResult]:
-        return await self._writes.insert_memories(tenant_id, memories, now)
+        return await self._writes.insert_memories(tenant_id, memories, now, history=history)
 
     async def update_memory(
         self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime
     ) -> MemoryRecord | None:
         return await self._writes.update_memory(tenant_id, memory_id, changes, now)
 
-    async def delete_memory(self, tenant_id: str, memory_id: str) -> bool:
-        return await self._writes.delete_memory(tenant_id, memory_id)
+    async def delete_memory(self, tenant_id: str, memory_id: str, now: datetime) -> bool:
+        return await self._writes.delete_memory(tenant_id, memory_id, now)
 
     async def purge_expired(self, now: datetime) -> int:
         return await self._writes.purge_expired(now)
@@ -171,14 +171,11 @@ class SqlStorage:
 
     @cached_property
     def _history(self) -> SqlHistory:
-        """One SQL shape in every dialect, built on first use (a cold start serving no write
-        never imports it)."""
+        """The history's read (its entries are written by the writes above), built on first
+        use."""
         from continuum.storage.sql.history import SqlHistory
 
         return SqlHistory(self._reads.db, self._reads.d)
-
-    async def append_history(self, tenant_id: str, entries: Sequence[HistoryRecord]) -> None:
-        await self._history.append_history(tenant_id, entries)
 
     async def memory_history(self, tenant_id: str, memory_id: str, *, limit: int) -> list[HistoryRecord]:
         return await self._history.memory_history(tenant_id, memory_id, limit=limit)

@@ -1,5 +1,6 @@
 """Memory writes in the SQLite dialect: each write is ONE atomic batch of statements
-(D1 has no BEGIN), prepared from the reads that come before it."""
+(D1 has no BEGIN), prepared from the reads that come before it, the change history's
+entries included."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from continuum.clock import to_iso
 from continuum.errors import Conflict
 from continuum.models import InsertResult, LearnOutcome, LearnWrite, MemoryChanges, MemoryRecord
 from continuum.storage.sql.dialect import MEMORY_COLUMNS, Runner, Statement, to_json
+from continuum.storage.sql.history import change_statement
 from continuum.storage.sql.reads import SqlReads
 from continuum.storage.sql.rows import Row
 from continuum.storage.sql.writes import (
@@ -189,12 +191,14 @@ class SqliteWrites:
         return insert_results(memories, existing, landed, owner)
 
     async def insert_memories(
-        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history: bool = True
     ) -> list[InsertResult]:
         existing = await self._existing_ids(tenant_id, memories)
         statements = await self._expired_cleanup_statements(tenant_id, now)
         for memory in first_of_each_id(memories, existing):
             statements += insert_memory_statements(memory)
+            if history:  # an entry only if the row landed: it is copied from the row
+                statements.append(change_statement(SQLITE, tenant_id, memory.id, "ADD", now))
         await self.db.run_batch(statements)
         return await self._insert_results(tenant_id, memories, existing)
 
@@ -224,6 +228,7 @@ class SqliteWrites:
         statements.append(learned[0])  # the message first, then the memories
         for memory in first_of_each_id(write.memories, existing):
             statements += insert_memory_statements(memory)
+            statements.append(change_statement(SQLITE, tenant_id, memory.id, "ADD", write.now))
         statements += learned[1:]
         await self.db.run_batch(statements)
         results = await self._insert_results(tenant_id, write.memories, existing)
@@ -276,16 +281,18 @@ class SqliteWrites:
                 ),
             )
         )
+        statements.append(change_statement(SQLITE, tenant_id, memory_id, "UPDATE", now))
         await self.db.run_batch(statements)
         return current
 
-    async def delete_memory(self, tenant_id: str, memory_id: str) -> bool:
+    async def delete_memory(self, tenant_id: str, memory_id: str, now: datetime) -> bool:
         rows = await self.db.fetch(
             "SELECT id, search_terms FROM memories WHERE tenant_id = ? AND id = ?", (tenant_id, memory_id)
         )
         if not rows:
             return False
-        await self.db.run_batch(removal_statements(tenant_id, rows))
+        entry = change_statement(SQLITE, tenant_id, memory_id, "DELETE", now)  # before the row goes
+        await self.db.run_batch([entry, *removal_statements(tenant_id, rows)])
         return True
 
     async def purge_expired(self, now: datetime) -> int:
