@@ -168,6 +168,7 @@ class LearnWrite:
     decisions: list[DecisionRecord]
     link_increment: float
     now: datetime
+    history_ids: list[str] = field(default_factory=list)  # one per memory: the id of its ADD entry
 
 
 @dataclass

@@ -49,19 +49,20 @@ class Storage(Protocol):
     async def revoke_api_key(self, tenant_id: str, key_id: str, now: datetime) -> ApiKeyRecord | None: ...
     async def touch_api_key(self, tenant_id: str, key_hash: str, now: datetime, *, every: timedelta) -> None: ...
 
-    # writes: each write of a memory records its change history ("ADD", "UPDATE", "DELETE"
-    # at `now`) in the same atomic write: neither is ever kept without the other.
+    # writes: given the id of its history entry (`history_ids`: one per memory, in order;
+    # `LearnWrite.history_ids` too), a write of a memory records its change ("ADD", "UPDATE",
+    # "DELETE" at `now`, copied from the row) in the same atomic write: neither is ever kept
+    # without the other. Without ids nothing is recorded (an import brings its own history).
     async def learn(self, tenant_id: str, write: LearnWrite) -> LearnOutcome: ...
     async def insert_memories(
-        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history: bool = True
-    ) -> list[InsertResult]:
-        """`history=False`: no ADD entries (an import brings its own history)."""
-        ...
-
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history_ids: Sequence[str] = ()
+    ) -> list[InsertResult]: ...
     async def update_memory(
-        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime
+        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime, *, history_id: str | None = None
     ) -> MemoryRecord | None: ...
-    async def delete_memory(self, tenant_id: str, memory_id: str, now: datetime) -> bool: ...
+    async def delete_memory(
+        self, tenant_id: str, memory_id: str, now: datetime, *, history_id: str | None = None
+    ) -> bool: ...
     async def purge_expired(self, now: datetime) -> int: ...
 
     # change history of memories (kept after a memory is deleted; erased with the tenant);

@@ -116,6 +116,7 @@ def learn_write(
         ],
         link_increment=0.2,
         now=now,
+        history_ids=[new_id() for text in (user, ai) if text],  # an ADD entry per memory
     )
 
 
@@ -582,12 +583,13 @@ async def test_each_write_records_its_history_which_outlives_the_memory(storage:
     await storage.ensure_tenant(tenant, None, NOW)
     m = memory(tenant, "first words", instance="agent", session="s1", metadata={"k": 0})
     later = [NOW + timedelta(minutes=n) for n in range(5)]
-    await storage.insert_memories(tenant, [m], later[0])
-    await storage.update_memory(tenant, m.id, changes_for("second words"), later[1])
-    await storage.update_memory(tenant, m.id, changes_for("third", metadata={"k": 2}), later[2])
-    await storage.update_memory(tenant, m.id, MemoryChanges(role="assistant"), later[3])  # content kept
-    assert await storage.delete_memory(tenant, m.id, later[4])
-    assert await storage.delete_memory(tenant, m.id, later[4]) is False  # nothing deleted, nothing recorded
+    await storage.insert_memories(tenant, [m], later[0], history_ids=[new_id()])
+    await storage.update_memory(tenant, m.id, changes_for("second words"), later[1], history_id=new_id())
+    await storage.update_memory(tenant, m.id, changes_for("third", metadata={"k": 2}), later[2], history_id=new_id())
+    await storage.update_memory(tenant, m.id, MemoryChanges(role="assistant"), later[3], history_id=new_id())
+    assert await storage.update_memory(tenant, "0" * 26, MemoryChanges(role="x"), NOW, history_id=new_id()) is None
+    assert await storage.delete_memory(tenant, m.id, later[4], history_id=new_id())
+    assert await storage.delete_memory(tenant, m.id, later[4], history_id=new_id()) is False  # nothing recorded
     assert await history_of(storage, tenant, m.id) == [
         ("ADD", None, "first words", later[0]),
         ("UPDATE", "first words", "second words", later[1]),
@@ -605,9 +607,9 @@ async def test_each_write_records_its_history_which_outlives_the_memory(storage:
 async def test_history_records_only_what_landed(storage: Storage, tenant: str) -> None:
     await storage.ensure_tenant(tenant, None, NOW)
     kept = memory(tenant, "said once")
-    await storage.insert_memories(tenant, [kept], NOW)
+    await storage.insert_memories(tenant, [kept], NOW, history_ids=[new_id()])
     again, twin = memory(tenant, "said once"), memory(tenant, "said twice")
-    await storage.insert_memories(tenant, [kept, again, twin, twin], NOW)  # one lands
+    await storage.insert_memories(tenant, [kept, again, twin, twin], NOW, history_ids=[new_id() for _ in range(4)])
     assert [e.event for e in await storage.memory_history(tenant, kept.id, limit=9)] == ["ADD"]
     assert await storage.memory_history(tenant, again.id, limit=9) == []  # its content was held already
     assert [e.event for e in await storage.memory_history(tenant, twin.id, limit=9)] == ["ADD"]
@@ -615,8 +617,10 @@ async def test_history_records_only_what_landed(storage: Storage, tenant: str) -
     await storage.learn(tenant, write)
     for m in write.memories:
         assert await history_of(storage, tenant, m.id) == [("ADD", None, m.content, NOW)]
-    imported = memory(tenant, "brought its own history")
-    await storage.insert_memories(tenant, [imported], NOW, history=False)
+    imported = memory(tenant, "brought its own history")  # no entry ids: no history (an import)
+    await storage.insert_memories(tenant, [imported], NOW)
+    await storage.update_memory(tenant, imported.id, changes_for("brought along"), NOW)
+    assert await storage.delete_memory(tenant, imported.id, NOW)
     assert await storage.memory_history(tenant, imported.id, limit=9) == []
 
 
@@ -643,19 +647,19 @@ async def test_a_change_and_its_history_entry_are_written_together(storage: Stor
     """A failure writing the history entry undoes the change: neither is kept."""
     await storage.ensure_tenant(tenant, None, NOW)
     kept = memory(tenant, "written before the failure")
-    await storage.insert_memories(tenant, [kept], NOW)
+    await storage.insert_memories(tenant, [kept], NOW, history_ids=[new_id()])
     before = await storage.counts(tenant)
     await _fail_history_writes(storage, tenant, on=True)
     try:
         new = memory(tenant, "never acknowledged")
         with pytest.raises(Exception, match="history write failed"):
-            await storage.insert_memories(tenant, [new], NOW)
+            await storage.insert_memories(tenant, [new], NOW, history_ids=[new_id()])
         with pytest.raises(Exception, match="history write failed"):
             await storage.learn(tenant, learn_write(tenant, "a lost turn", "a lost answer", ["Bo", "Cy"]))
         with pytest.raises(Exception, match="history write failed"):
-            await storage.update_memory(tenant, kept.id, changes_for("rewritten"), NOW)
+            await storage.update_memory(tenant, kept.id, changes_for("rewritten"), NOW, history_id=new_id())
         with pytest.raises(Exception, match="history write failed"):
-            await storage.delete_memory(tenant, kept.id, NOW)
+            await storage.delete_memory(tenant, kept.id, NOW, history_id=new_id())
     finally:
         await _fail_history_writes(storage, tenant, on=False)
     assert await storage.get_memory(tenant, new.id, NOW) is None
@@ -673,15 +677,15 @@ async def test_history_is_per_tenant_and_erased_with_its_tenant(
     shared_id = new_id()  # the same memory id in two tenants never shares a history
     for t, text in ((tenant, "mine"), (other_tenant, "theirs")):
         await storage.ensure_tenant(t, None, NOW)
-        await storage.insert_memories(t, [memory(t, text, memory_id=shared_id)], NOW)
-    await storage.update_memory(tenant, shared_id, changes_for("mine again"), NOW)
+        await storage.insert_memories(t, [memory(t, text, memory_id=shared_id)], NOW, history_ids=[new_id()])
+    await storage.update_memory(tenant, shared_id, changes_for("mine again"), NOW, history_id=new_id())
     assert [(e.old_content, e.new_content) for e in await storage.memory_history(tenant, shared_id, limit=9)] == [
         (None, "mine"), ("mine", "mine again"),
     ]  # fmt: skip
     assert [(e.old_content, e.new_content) for e in await storage.memory_history(other_tenant, shared_id, limit=9)] == [
         (None, "theirs"),
     ]  # fmt: skip
-    assert await storage.delete_memory(other_tenant, shared_id, NOW)
+    assert await storage.delete_memory(other_tenant, shared_id, NOW, history_id=new_id())
     assert len(await storage.memory_history(tenant, shared_id, limit=9)) == 2
     await storage.erase_tenant(tenant)
     assert await storage.memory_history(tenant, shared_id, limit=9) == []
@@ -765,7 +769,7 @@ async def test_export_pages_and_import_is_idempotent(storage: Storage, tenant: s
         concepts = ["Ava", "Bo", "Cy", "Di"][: n + 2]
         await storage.learn(tenant, learn_write(tenant, f"turn {n}", f"answer {n}", concepts, session=f"s{n % 2}"))
     learned = (await storage.export_page(tenant, "memory", after=None, limit=100)).rows  # 8 ADD entries
-    await storage.update_memory(tenant, learned[0].id, changes_for("turn zero"), NOW)
+    await storage.update_memory(tenant, learned[0].id, changes_for("turn zero"), NOW, history_id=new_id())
     full = await _export_all(storage, tenant, page=1000)
     assert [len(full[k]) for k in EXPORT_KINDS] == [8, 4, 4, 4, 6, 9]
     assert (full["history"][-1].old_content, full["history"][-1].new_content) == (learned[0].content, "turn zero")
@@ -782,7 +786,7 @@ async def test_export_pages_and_import_is_idempotent(storage: Storage, tenant: s
                 copies = [
                     memory(other_tenant, m.content, session=m.session_id, role=m.role, memory_id=m.id) for m in rows
                 ]
-                await storage.insert_memories(other_tenant, copies, NOW, history=False)
+                await storage.insert_memories(other_tenant, copies, NOW)  # no history ids: none recorded
             else:
                 await storage.import_rows(other_tenant, kind, rows)
     copy = await _export_all(storage, other_tenant, page=1000)

@@ -186,7 +186,7 @@ class Portability:
             for start in range(0, len(rows), PAGE):
                 chunk = rows[start : start + PAGE]
                 if kind == "memory":
-                    results = await self.storage.insert_memories(tenant_id, chunk, now, history=False)
+                    results = await self.storage.insert_memories(tenant_id, chunk, now)
                     stored = sum(1 for r in results if r.status == "stored")
                     imported[kind] += stored
                     skipped[kind] += len(chunk) - stored

@@ -76,6 +76,11 @@ class Writes:
         if concepts is not None:
             self.metrics.concepts_extracted(concepts)
 
+    def _history_ids(self, count: int) -> list[str]:
+        """Ids of the change-history entries a write records with the change (the storage
+        copies each entry from the memory's row, content as stored: ciphertext when encryption is on)."""
+        return [self.records.ids.new_id() for _ in range(count)]
+
     async def _not_found(self, tenant_id: str, memory_id: str) -> NotFound:
         # may be the retry of a write whose process died between its commit and its
         # invalidation: after this 404, no instance may still show the memory as it was
@@ -86,7 +91,8 @@ class Writes:
         now = self.clock.now()
         await self.ensure_tenant(tenant_id, now)
         write = self.records.learn_write(tenant_id, request, now)
-        outcome = await self.storage.learn(tenant_id, write)  # with the ADD history entries
+        write.history_ids = self._history_ids(len(write.memories))
+        outcome = await self.storage.learn(tenant_id, write)  # with the ADD entries of those stored
         await self._after_write(tenant_id, write.memories, outcome.results, concepts=len(write.concepts))
         return LearnResult(
             concepts_extracted=len(write.concepts),
@@ -132,7 +138,9 @@ class Writes:
                 replace(record, created_at=item.created_at) if item.created_at is not None else record
                 for record, item in zip(records, memories, strict=True)
             ]
-        results = await self.storage.insert_memories(tenant_id, records, now)  # with the ADD entries
+        results = await self.storage.insert_memories(
+            tenant_id, records, now, history_ids=self._history_ids(len(records))
+        )
         await self._after_write(tenant_id, records, results)
         return StoredBatch(results=[InsertResult(id=r.id, status=r.status) for r in results], tenant_id=tenant_id)
 
@@ -152,20 +160,28 @@ class Writes:
         )
         if patch.content is not None:
             changes.content, changes.content_hash, changes.search_terms = self.records.index_fields(patch.content)
-        record = await self.storage.update_memory(tenant_id, memory_id, changes, now)
+        record = await self.storage.update_memory(
+            tenant_id, memory_id, changes, now, history_id=self.records.ids.new_id()
+        )
         if record is None:
             raise await self._not_found(tenant_id, memory_id)
         await self._after_write(tenant_id, [record] if patch.content is not None else [])
         return self.records.memory_view(record)
 
     async def delete_memory(self, tenant_id: str, memory_id: str) -> None:
-        if not await self.storage.delete_memory(tenant_id, memory_id, self.clock.now()):
+        if not await self.storage.delete_memory(
+            tenant_id, memory_id, self.clock.now(), history_id=self.records.ids.new_id()
+        ):
             raise await self._not_found(tenant_id, memory_id)
         await self._after_write(tenant_id)
 
     async def delete_memories(self, tenant_id: str, memory_ids: Sequence[str]) -> list[str]:
         """Delete each memory that exists (one invalidation); the ids deleted."""
         now = self.clock.now()
-        deleted = [m for m in dict.fromkeys(memory_ids) if await self.storage.delete_memory(tenant_id, m, now)]
+        deleted = [
+            m
+            for m in dict.fromkeys(memory_ids)
+            if await self.storage.delete_memory(tenant_id, m, now, history_id=self.records.ids.new_id())
+        ]
         await self._after_write(tenant_id)
         return deleted

@@ -11,7 +11,6 @@ from datetime import datetime
 from psycopg import AsyncConnection
 
 from continuum.errors import Conflict
-from continuum.ids import new_id
 from continuum.models import InsertResult, LearnOutcome, LearnWrite, MemoryChanges, MemoryRecord
 from continuum.storage.postgres.dialect import POSTGRES, sorted_json, ts
 from continuum.storage.postgres.runner import Part, PostgresRunner, execute_parts, fetch
@@ -24,7 +23,7 @@ from continuum.storage.postgres.statements import (
     term_parts,
 )
 from continuum.storage.sql.dialect import MEMORY_COLUMNS, to_json
-from continuum.storage.sql.history import INSERT_HISTORY, PREVIOUS_CONTENT, change_columns, change_statement
+from continuum.storage.sql.history import INSERT_HISTORY, PREVIOUS_CONTENT, change_columns, change_statement, entry_ids
 from continuum.storage.sql.rows import Row
 from continuum.storage.sql.writes import (
     added_terms,
@@ -113,16 +112,15 @@ async def insert_fresh(
     return landed
 
 
-async def note_added(conn: AsyncConnection, tenant_id: str, ids: Sequence[str], at: datetime) -> None:
-    """The ADD entries of memories that just landed, copied from their rows."""
-    ids = list(dict.fromkeys(ids))  # an import file may repeat an id
-    if ids:
+async def note_added(conn: AsyncConnection, tenant_id: str, entries: dict[str, str], at: datetime) -> None:
+    """The ADD entries (memory id -> entry id) of memories that just landed, copied from their rows."""
+    if entries:
         await conn.execute(
             f"{INSERT_HISTORY} SELECT n.entry, m.tenant_id, m.id, m.instance_id, m.session_id, 'ADD', "
             f"{PREVIOUS_CONTENT}, m.content, m.metadata, %s FROM unnest(%s::text[], %s::text[]) "
             "WITH ORDINALITY AS n(entry, memory_id, ord) JOIN memories m ON m.tenant_id = %s AND m.id = n.memory_id "
             "ORDER BY n.ord",
-            (ts(at), [new_id() for _ in ids], ids, tenant_id),
+            (ts(at), list(entries.values()), list(entries), tenant_id),
         )
 
 
@@ -156,14 +154,15 @@ class PostgresWrites:
         self.runner = runner
 
     async def insert_memories(
-        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history: bool = True
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history_ids: Sequence[str] = ()
     ) -> list[InsertResult]:
+        entries = entry_ids(memories, history_ids)
+
         async def work(conn: AsyncConnection) -> list[InsertResult]:
             existing = await existing_ids(conn, tenant_id, [m.id for m in memories])
             await remove_expired(conn, tenant_id, now)
             landed = await insert_fresh(conn, tenant_id, memories, existing)
-            if history:
-                await note_added(conn, tenant_id, [m.id for m in memories if m.id in landed], now)
+            await note_added(conn, tenant_id, {m: e for m, e in entries.items() if m in landed}, now)
             return await results_of(conn, tenant_id, memories, existing, landed)
 
         return await self.runner.run(work, write=True)
@@ -197,7 +196,8 @@ class PostgresWrites:
                 *decision_parts(tenant_id, write.decisions),
             ]
             landed = await insert_fresh(conn, tenant_id, write.memories, existing, parts)
-            await note_added(conn, tenant_id, [m.id for m in write.memories if m.id in landed], write.now)
+            added = {m: e for m, e in entry_ids(write.memories, write.history_ids).items() if m in landed}
+            await note_added(conn, tenant_id, added, write.now)
             await execute_parts(conn, link_parts(tenant_id, rounds[1:], write.link_increment, now))
             results = await results_of(conn, tenant_id, write.memories, existing, landed)
             return LearnOutcome(
@@ -209,7 +209,7 @@ class PostgresWrites:
         return await self.runner.run(work, write=True)
 
     async def update_memory(
-        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime
+        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime, *, history_id: str | None = None
     ) -> MemoryRecord | None:
         async def work(conn: AsyncConnection) -> MemoryRecord | None:
             rows = await fetch(
@@ -259,21 +259,24 @@ class PostgresWrites:
                     memory_id,
                 ),
             )
-            await conn.execute(*change_statement(POSTGRES, tenant_id, memory_id, "UPDATE", now))
+            if history_id is not None:
+                await conn.execute(*change_statement(POSTGRES, tenant_id, memory_id, "UPDATE", now, history_id))
             return current
 
         return await self.runner.run(work, write=True)
 
-    async def delete_memory(self, tenant_id: str, memory_id: str, now: datetime) -> bool:
+    async def delete_memory(
+        self, tenant_id: str, memory_id: str, now: datetime, *, history_id: str | None = None
+    ) -> bool:
         async def work(conn: AsyncConnection) -> bool:
             # the DELETE entry from the row this statement removes (none if another did)
+            noted = f", noted AS ({INSERT_HISTORY} SELECT {change_columns('%s', 'DELETE')} FROM m)"
             rows = await fetch(
                 conn,
                 "WITH m AS (DELETE FROM memories WHERE tenant_id = %s AND id = %s "
-                "RETURNING tenant_id, id, instance_id, session_id, content, metadata, search_terms), "
-                f"noted AS ({INSERT_HISTORY} SELECT {change_columns('%s', 'DELETE')} FROM m) "
-                "SELECT search_terms FROM m",
-                (tenant_id, memory_id, new_id(), ts(now)),
+                "RETURNING tenant_id, id, instance_id, session_id, content, metadata, search_terms)"
+                f"{noted if history_id is not None else ''} SELECT search_terms FROM m",
+                (tenant_id, memory_id, *((history_id, ts(now)) if history_id is not None else ())),
             )
             if rows:
                 await forget_rows(conn, tenant_id, rows)

@@ -53,12 +53,14 @@ class TenantPart(Protocol):
 class WritePart(Protocol):
     async def learn(self, tenant_id: str, write: LearnWrite) -> LearnOutcome: ...
     async def insert_memories(
-        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history: bool = True
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history_ids: Sequence[str] = ()
     ) -> list[InsertResult]: ...
     async def update_memory(
-        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime
+        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime, *, history_id: str | None = None
     ) -> MemoryRecord | None: ...
-    async def delete_memory(self, tenant_id: str, memory_id: str, now: datetime) -> bool: ...
+    async def delete_memory(
+        self, tenant_id: str, memory_id: str, now: datetime, *, history_id: str | None = None
+    ) -> bool: ...
     async def purge_expired(self, now: datetime) -> int: ...
 
 
@@ -152,17 +154,19 @@ class SqlStorage:
         return await self._writes.learn(tenant_id, write)
 
     async def insert_memories(
-        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history: bool = True
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history_ids: Sequence[str] = ()
     ) -> list[InsertResult]:
-        return await self._writes.insert_memories(tenant_id, memories, now, history=history)
+        return await self._writes.insert_memories(tenant_id, memories, now, history_ids=history_ids)
 
     async def update_memory(
-        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime
+        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime, *, history_id: str | None = None
     ) -> MemoryRecord | None:
-        return await self._writes.update_memory(tenant_id, memory_id, changes, now)
+        return await self._writes.update_memory(tenant_id, memory_id, changes, now, history_id=history_id)
 
-    async def delete_memory(self, tenant_id: str, memory_id: str, now: datetime) -> bool:
-        return await self._writes.delete_memory(tenant_id, memory_id, now)
+    async def delete_memory(
+        self, tenant_id: str, memory_id: str, now: datetime, *, history_id: str | None = None
+    ) -> bool:
+        return await self._writes.delete_memory(tenant_id, memory_id, now, history_id=history_id)
 
     async def purge_expired(self, now: datetime) -> int:
         return await self._writes.purge_expired(now)

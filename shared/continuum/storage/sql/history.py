@@ -9,10 +9,10 @@ when there is no row, e.g. an insert that lost to a duplicate)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from continuum.ids import new_id
-from continuum.models import HistoryRecord
+from continuum.models import HistoryRecord, MemoryRecord
 from continuum.storage.sql.dialect import Dialect, Runner, Statement
 
 HISTORY_COLUMNS = "id, memory_id, instance_id, session_id, event, old_content, new_content, metadata, created_at"
@@ -36,13 +36,23 @@ def change_columns(p: str, event: str) -> str:
     )
 
 
-def change_statement(d: Dialect, tenant_id: str, memory_id: str, event: str, at: datetime) -> Statement:
+def entry_ids(memories: Sequence[MemoryRecord], ids: Sequence[str]) -> dict[str, str]:
+    """The id of each memory's ADD entry (`ids` in the memories' order; none: no history)."""
+    if not ids:
+        return {}
+    entries: dict[str, str] = {}
+    for memory, entry_id in zip(memories, ids, strict=True):
+        entries.setdefault(memory.id, entry_id)  # an import file may repeat an id: the first is written
+    return entries
+
+
+def change_statement(d: Dialect, tenant_id: str, memory_id: str, event: str, at: datetime, entry_id: str) -> Statement:
     """Record `event` ("ADD", "UPDATE" or "DELETE") of one memory from its row."""
     assert event in ("ADD", "UPDATE", "DELETE")
     p = d.p
     return (
         f"{INSERT_HISTORY} SELECT {change_columns(p, event)} FROM memories m WHERE m.tenant_id = {p} AND m.id = {p}",
-        (new_id(), d.moment(at), tenant_id, memory_id),
+        (entry_id, d.moment(at), tenant_id, memory_id),
     )
 
 

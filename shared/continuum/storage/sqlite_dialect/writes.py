@@ -12,7 +12,7 @@ from continuum.clock import to_iso
 from continuum.errors import Conflict
 from continuum.models import InsertResult, LearnOutcome, LearnWrite, MemoryChanges, MemoryRecord
 from continuum.storage.sql.dialect import MEMORY_COLUMNS, Runner, Statement, to_json
-from continuum.storage.sql.history import change_statement
+from continuum.storage.sql.history import change_statement, entry_ids
 from continuum.storage.sql.reads import SqlReads
 from continuum.storage.sql.rows import Row
 from continuum.storage.sql.writes import (
@@ -191,14 +191,15 @@ class SqliteWrites:
         return insert_results(memories, existing, landed, owner)
 
     async def insert_memories(
-        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history: bool = True
+        self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history_ids: Sequence[str] = ()
     ) -> list[InsertResult]:
         existing = await self._existing_ids(tenant_id, memories)
         statements = await self._expired_cleanup_statements(tenant_id, now)
+        entries = entry_ids(memories, history_ids)
         for memory in first_of_each_id(memories, existing):
             statements += insert_memory_statements(memory)
-            if history:  # an entry only if the row landed: it is copied from the row
-                statements.append(change_statement(SQLITE, tenant_id, memory.id, "ADD", now))
+            if memory.id in entries:  # written only if the row landed: it is copied from the row
+                statements.append(change_statement(SQLITE, tenant_id, memory.id, "ADD", now, entries[memory.id]))
         await self.db.run_batch(statements)
         return await self._insert_results(tenant_id, memories, existing)
 
@@ -226,9 +227,11 @@ class SqliteWrites:
         statements = await self._expired_cleanup_statements(tenant_id, write.now)
         learned = _learn_statements(tenant_id, write, pairs)
         statements.append(learned[0])  # the message first, then the memories
+        entries = entry_ids(write.memories, write.history_ids)
         for memory in first_of_each_id(write.memories, existing):
             statements += insert_memory_statements(memory)
-            statements.append(change_statement(SQLITE, tenant_id, memory.id, "ADD", write.now))
+            if memory.id in entries:
+                statements.append(change_statement(SQLITE, tenant_id, memory.id, "ADD", write.now, entries[memory.id]))
         statements += learned[1:]
         await self.db.run_batch(statements)
         results = await self._insert_results(tenant_id, write.memories, existing)
@@ -239,7 +242,7 @@ class SqliteWrites:
         )
 
     async def update_memory(
-        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime
+        self, tenant_id: str, memory_id: str, changes: MemoryChanges, now: datetime, *, history_id: str | None = None
     ) -> MemoryRecord | None:
         current = await self.reads.get_memory(tenant_id, memory_id, now)
         if current is None:
@@ -281,18 +284,23 @@ class SqliteWrites:
                 ),
             )
         )
-        statements.append(change_statement(SQLITE, tenant_id, memory_id, "UPDATE", now))
+        if history_id is not None:
+            statements.append(change_statement(SQLITE, tenant_id, memory_id, "UPDATE", now, history_id))
         await self.db.run_batch(statements)
         return current
 
-    async def delete_memory(self, tenant_id: str, memory_id: str, now: datetime) -> bool:
+    async def delete_memory(
+        self, tenant_id: str, memory_id: str, now: datetime, *, history_id: str | None = None
+    ) -> bool:
         rows = await self.db.fetch(
             "SELECT id, search_terms FROM memories WHERE tenant_id = ? AND id = ?", (tenant_id, memory_id)
         )
         if not rows:
             return False
-        entry = change_statement(SQLITE, tenant_id, memory_id, "DELETE", now)  # before the row goes
-        await self.db.run_batch([entry, *removal_statements(tenant_id, rows)])
+        statements = removal_statements(tenant_id, rows)
+        if history_id is not None:  # before the row goes
+            statements.insert(0, change_statement(SQLITE, tenant_id, memory_id, "DELETE", now, history_id))
+        await self.db.run_batch(statements)
         return True
 
     async def purge_expired(self, now: datetime) -> int:
