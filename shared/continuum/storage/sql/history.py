@@ -42,7 +42,7 @@ def entry_ids(memories: Sequence[MemoryRecord], ids: Sequence[str]) -> dict[str,
         return {}
     entries: dict[str, str] = {}
     for memory, entry_id in zip(memories, ids, strict=True):
-        entries.setdefault(memory.id, entry_id)  # an import file may repeat an id: the first is written
+        entries.setdefault(memory.id, entry_id)  # a repeated id: only its first row is inserted
     return entries
 
 
