@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from continuum.api.deps import PrincipalDep, ServicesDep
 from continuum.api.routers import mem0_service as m
+from continuum.api.routers.mem0_input import checked_int, checked_metadata, checked_text, message_list
 from continuum.api.routes import RouteTable
 from continuum.clock import to_iso
 from continuum.core.auth import Principal
@@ -30,11 +31,9 @@ from continuum.services import Services
 
 router = RouteTable(tags=["mem0"])
 
-MAX_MESSAGES = 100
 MAX_BATCH = 1000
 MAX_TOP_K = 100
 MAX_PAGE_SIZE = 1000
-MAX_TEXT = 100_000
 HOSTED = "is a feature of mem0's hosted platform; CONTINUUM's mem0-compatible API does not serve it"
 
 Handler = Callable[[Request, Services, Principal, dict[str, Any]], Awaitable[Any]]
@@ -84,61 +83,6 @@ def _answer(status: int = 200) -> Callable[[Handler], Callable[..., Awaitable[JS
 # ---- helpers ----------------------------------------------------------------------------
 
 
-def _int(value: Any, field: str, low: int, high: int, default: int) -> int:
-    if value is None:
-        return default
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise m.bad(f"{field}: must be an integer from {low} to {high}")
-    return value
-
-
-def _metadata(value: Any, field: str = "metadata") -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or any(not isinstance(k, str) or not k for k in value):
-        raise m.bad(f"{field}: must be an object with non-empty keys")
-    try:
-        size = len(json.dumps(value, allow_nan=False))
-    except ValueError:
-        raise m.bad(f"{field}: numbers must be finite") from None
-    if size > 64_000:
-        raise m.bad(f"{field}: at most 64000 bytes as JSON")
-    return value
-
-
-def _text(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise m.bad(f"{field}: must be a non-empty string")
-    if len(value) > MAX_TEXT or "\x00" in value:
-        raise m.bad(f"{field}: at most {MAX_TEXT} characters, no NUL")
-    return value
-
-
-def _messages(value: Any) -> list[tuple[str, str]]:
-    if isinstance(value, str):
-        value = [{"role": "user", "content": value}]
-    elif isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise m.bad("messages: must be a non-empty list of {role, content} objects or a string")
-    if len(value) > MAX_MESSAGES:
-        raise m.bad(f"messages: at most {MAX_MESSAGES} messages per add")
-    out = []
-    for i, message in enumerate(value):
-        if not isinstance(message, dict):
-            raise m.bad(f"messages[{i}]: must be an object with role and content")
-        role = message.get("role", "user")
-        if role not in {"user", "assistant", "system"}:
-            raise m.bad(f"messages[{i}].role: must be user, assistant or system")
-        content = message.get("content")
-        if isinstance(content, str) and not content.strip():
-            continue  # an empty turn carries nothing to remember
-        out.append((role, _text(content, f"messages[{i}].content")))
-    return out
-
-
 async def _memory(services: Services, principal: Principal, memory_id: str) -> dict[str, Any]:
     try:
         return m.view(await services.engine.get_memory(principal.tenant_id, memory_id))
@@ -150,11 +94,11 @@ async def _memory(services: Services, principal: Principal, memory_id: str) -> d
 
 
 async def _add(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
-    messages = _messages(body.get("messages"))
+    messages = message_list(body.get("messages"))
     filters = body.get("filters")
     entities = m.entities_of(filters) if isinstance(filters, dict) else {}
     entities.update(m.entities_of(body))
-    metadata = _metadata(body.get("metadata"))
+    metadata = checked_metadata(body.get("metadata"))
     when = m.parse_time(body["timestamp"], "timestamp") if body.get("timestamp") is not None else None
     expires = m.parse_expiration(body.get("expiration_date"))
     if expires is not None and expires <= datetime.now(UTC):
@@ -225,7 +169,11 @@ async def ping(request: Request, services: Services, principal: Principal, body:
     # the client wants both ids (its `project` helper refuses to exist without them); the
     # organisation is the caller's tenant, the project always "default"
     return {
-        "status": "ok", "message": "pong", "org_id": principal.tenant_id, "project_id": "default", "user_email": None,
+        "status": "ok",
+        "message": "pong",
+        "org_id": principal.tenant_id,
+        "project_id": "default",
+        "user_email": None,
     }
 
 
@@ -234,8 +182,8 @@ async def ping(request: Request, services: Services, principal: Principal, body:
 
 async def _list(request: Request, services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     filters = m.filters_of(body)
-    page = _int(request.query_params.get("page", body.get("page")), "page", 1, 10**6, 1)
-    size = _int(request.query_params.get("page_size", body.get("page_size")), "page_size", 1, MAX_PAGE_SIZE, 100)
+    page = checked_int(request.query_params.get("page", body.get("page")), "page", 1, 10**6, 1)
+    size = checked_int(request.query_params.get("page_size", body.get("page_size")), "page_size", 1, MAX_PAGE_SIZE, 100)
     found = await m.filtered(services.engine, principal.tenant_id, filters)
     start = (page - 1) * size
     url = request.url.remove_query_params(["page", "page_size"])
@@ -267,9 +215,9 @@ async def get_all_v2(request: Request, services: Services, principal: Principal,
 
 
 async def _search(services: Services, principal: Principal, body: dict[str, Any]) -> list[dict[str, Any]]:
-    query = _text(body.get("query"), "query")
+    query = checked_text(body.get("query"), "query")
     filters = m.filters_of(body)
-    top_k = _int(body.get("top_k", body.get("limit")), "top_k", 1, MAX_TOP_K, 10)
+    top_k = checked_int(body.get("top_k", body.get("limit")), "top_k", 1, MAX_TOP_K, 10)
     threshold = body.get("threshold")
     if threshold is not None and (
         isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold)
@@ -307,12 +255,12 @@ async def _update(services: Services, principal: Principal, memory_id: str, body
     text = body.get("text")
     metadata = None
     if text is not None:
-        _text(text, "text")
+        checked_text(text, "text")
         provided.add("content")
     if body.get("metadata") is not None:
         current = await _memory(services, principal, memory_id)
         entities = {f: current[f] for f in ("user_id", "app_id") if current[f] is not None}
-        metadata = m.stored_metadata(_metadata(body["metadata"]), entities)
+        metadata = m.stored_metadata(checked_metadata(body["metadata"]), entities)
         provided.add("metadata")
     expires = None
     if "expiration_date" in body:
@@ -462,9 +410,9 @@ async def batch_update(request: Request, services: Services, principal: Principa
         if item.get("text") is None and item.get("metadata") is None:
             raise m.bad(f"memories[{i}]: give text or metadata")
         if item.get("text") is not None:
-            _text(item["text"], f"memories[{i}].text")
+            checked_text(item["text"], f"memories[{i}].text")
         if item.get("metadata") is not None:
-            _metadata(item["metadata"], f"memories[{i}].metadata")
+            checked_metadata(item["metadata"], f"memories[{i}].metadata")
     await _all_exist(services, principal, items)
     for item in items:
         fields = {k: item[k] for k in ("text", "metadata") if item.get(k) is not None}
