@@ -262,3 +262,28 @@ class EmbeddingRecord:
 
 
 EXPORT_KINDS = ("memory", "message", "decision", "entity", "link", "history")
+
+
+EVENT_TYPES = ("memory.created", "memory.updated", "memory.deleted", "concept.discovered", "tenant.erased")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change a tenant's subscribers hear of (webhooks, real-time sync): `data` is plain
+    JSON (a memory's content decrypted; `continuum.core.events` builds them)."""
+
+    id: str
+    type: str  # one of EVENT_TYPES
+    tenant_id: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+    def body(self) -> dict[str, Any]:
+        """The JSON object delivered: the same on every channel."""
+        return {
+            "id": self.id,
+            "type": self.type,
+            "tenant_id": self.tenant_id,
+            "created_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
+            "data": self.data,
+        }

@@ -13,6 +13,7 @@ from continuum.models import (
     ApiKeyRecord,
     EmbeddingRecord,
     EntityRecord,
+    Event,
     ExportPage,
     HistoryRecord,
     InsertResult,
@@ -200,6 +201,21 @@ class Metrics(Protocol):
     def cache_hit(self) -> None: ...
     def cache_miss(self) -> None: ...
     def recall_latency(self, seconds: float) -> None: ...
+
+
+class EventPublisher(Protocol):
+    """Hands a tenant's events to live subscribers (real-time sync), after the write that
+    raised them committed. Best effort: never raises, never delays the write noticeably.
+    (Webhooks do not ride on this: they have a durable outbox written with the change.)"""
+
+    async def publish(self, events: Sequence[Event]) -> None: ...
+
+
+class NullEventPublisher:
+    """No live subscribers: events go nowhere."""
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        pass
 
 
 class NullMetrics:

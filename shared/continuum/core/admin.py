@@ -102,6 +102,9 @@ class AdminService:
         erased = await self.storage.erase_tenant(tenant_id)
         self.engine.forget_tenant(tenant_id)
         await self._invalidate(tenant_id)
+        writes = self.engine.writes
+        if writes.raises_events:
+            await writes.events.publish([writes.event_factory.erased(tenant_id, self.engine.clock.now())])
         from continuum.core.operations.keys import ErasedTenant
 
         return ErasedTenant(tenant_id=tenant_id, erased=erased.__dict__)

@@ -18,7 +18,7 @@ from continuum.core.crypto import ContentCipher
 from continuum.core.ranking_config import RankingConfig
 from continuum.ids import IdGenerator
 from continuum.models import MemoryFilters, MemoryRecord
-from continuum.ports import Embedder, Metrics, NullMetrics, Storage
+from continuum.ports import Embedder, EventPublisher, Metrics, NullMetrics, Storage
 
 if TYPE_CHECKING:
     from continuum.core.indexer import EmbeddingIndexer
@@ -56,6 +56,7 @@ class MemoryEngine:
         ranking: RankingConfig | None = None,
         embedder: Embedder | None = None,
         indexer: EmbeddingIndexer | None = None,
+        events: EventPublisher | None = None,
     ) -> None:
         self.storage = storage
         self.cache = cache
@@ -67,6 +68,7 @@ class MemoryEngine:
         self._retriever: Retriever | None = None
         self._ids = ids or IdGenerator()
         self._indexer = indexer
+        self._events = events  # live subscribers of the tenants' changes (real-time sync), or None
 
     # The parts are built on first use, and with them the operations' values they import: a
     # process serving only health (or only writes) never imports the reads' side, which every
@@ -83,7 +85,8 @@ class MemoryEngine:
         from continuum.core.writes import Writes
 
         return Writes(
-            self.storage, self.cache, self.records, clock=self.clock, metrics=self.metrics, indexer=self._indexer
+            self.storage, self.cache, self.records, clock=self.clock, metrics=self.metrics, indexer=self._indexer,
+            events=self._events,
         )
 
     @cached_property

@@ -3,7 +3,8 @@
 Every write ends with the same step (`_after_write`): the tenant's cached results are
 invalidated on every instance (kept pending and published later when the shared cache
 does not answer: docs/caching.md), newly stored content goes to the embedding indexer,
-and the metrics count it. A write that finds nothing to change (404) invalidates too: it
+the change's events go to live subscribers (`continuum.core.events`), and the metrics
+count it. A write that finds nothing to change (404) invalidates too: it
 may be the retry of a write whose process died before invalidating.
 """
 
@@ -19,10 +20,11 @@ from continuum.core.caching import ResultCache
 from continuum.core.operations.learn import LearnInput, LearnResult
 from continuum.core.records import Records
 from continuum.errors import InvalidInput, NotFound
-from continuum.models import InsertResult, MemoryChanges, MemoryRecord
-from continuum.ports import Metrics, Storage
+from continuum.models import Event, InsertResult, MemoryChanges, MemoryRecord
+from continuum.ports import EventPublisher, Metrics, NullEventPublisher, Storage
 
 if TYPE_CHECKING:
+    from continuum.core.events import EventFactory
     from continuum.core.indexer import EmbeddingIndexer
     from continuum.core.operations.memories import MemoryPatch, MemoryView, NewMemory, StoredBatch, StoredMemory
 
@@ -35,7 +37,7 @@ def _check_expiry(expires_at: datetime | None, now: datetime, field: str) -> Non
 class Writes:
     def __init__(
         self, storage: Storage, cache: ResultCache, records: Records, *, clock: Clock, metrics: Metrics,
-        indexer: EmbeddingIndexer | None,
+        indexer: EmbeddingIndexer | None, events: EventPublisher | None = None,
     ) -> None:  # fmt: skip
         self.storage = storage
         self.cache = cache
@@ -44,6 +46,20 @@ class Writes:
         self.metrics = metrics
         self.indexer = indexer  # embeds stored memories (continuum.core.indexer), or None
         self._known_tenants: set[str] = set()
+        self.events = events or NullEventPublisher()
+        self._event_factory: EventFactory | None = None
+
+    @property
+    def raises_events(self) -> bool:
+        return not isinstance(self.events, NullEventPublisher)
+
+    @property
+    def event_factory(self) -> EventFactory:
+        if self._event_factory is None:
+            from continuum.core.events import EventFactory
+
+            self._event_factory = EventFactory(self.records.ids, self.records.cipher)
+        return self._event_factory
 
     async def ensure_tenant(self, tenant_id: str, now: datetime) -> None:
         if tenant_id not in self._known_tenants:
@@ -60,6 +76,7 @@ class Writes:
         results: Sequence[InsertResult] | None = None,
         *,
         concepts: int | None = None,
+        events: Sequence[Event] = (),
     ) -> None:
         """Invalidate (on every instance; kept pending and published later when the shared
         cache does not answer: docs/caching.md), hand new content to the indexer, count.
@@ -75,6 +92,8 @@ class Writes:
             self.metrics.memories_stored(sum(1 for r in results if r.status == "stored"))
         if concepts is not None:
             self.metrics.concepts_extracted(concepts)
+        if events:
+            await self.events.publish(events)
 
     def _history_ids(self, count: int) -> list[str]:
         """Ids of the change-history entries a write records with the change (the storage
@@ -93,7 +112,13 @@ class Writes:
         write = self.records.learn_write(tenant_id, request, now)
         write.history_ids = self._history_ids(len(write.memories))
         outcome = await self.storage.learn(tenant_id, write)  # with the ADD entries of those stored
-        await self._after_write(tenant_id, write.memories, outcome.results, concepts=len(write.concepts))
+        events: list[Event] = []
+        if self.raises_events:
+            stored = {r.id for r in outcome.results if r.status == "stored"}
+            new = set(outcome.new_concepts)
+            events = self.event_factory.created(tenant_id, [m for m in write.memories if m.id in stored], now)
+            events += self.event_factory.discovered(tenant_id, [c for c in write.concepts if c.key in new], now)
+        await self._after_write(tenant_id, write.memories, outcome.results, concepts=len(write.concepts), events=events)
         return LearnResult(
             concepts_extracted=len(write.concepts),
             decisions_detected=len(write.decisions),
@@ -141,7 +166,11 @@ class Writes:
         results = await self.storage.insert_memories(
             tenant_id, records, now, history_ids=self._history_ids(len(records))
         )
-        await self._after_write(tenant_id, records, results)
+        events: list[Event] = []
+        if self.raises_events:
+            stored = {r.id for r in results if r.status == "stored"}
+            events = self.event_factory.created(tenant_id, [m for m in records if m.id in stored], now)
+        await self._after_write(tenant_id, records, results, events=events)
         return StoredBatch(results=[InsertResult(id=r.id, status=r.status) for r in results], tenant_id=tenant_id)
 
     async def update_memory(self, tenant_id: str, memory_id: str, patch: MemoryPatch) -> MemoryView:
@@ -165,15 +194,16 @@ class Writes:
         )
         if record is None:
             raise await self._not_found(tenant_id, memory_id)
-        await self._after_write(tenant_id, [record] if patch.content is not None else [])
+        events = [self.event_factory.updated(tenant_id, record, now)] if self.raises_events else []
+        await self._after_write(tenant_id, [record] if patch.content is not None else [], events=events)
         return self.records.memory_view(record)
 
     async def delete_memory(self, tenant_id: str, memory_id: str) -> None:
-        if not await self.storage.delete_memory(
-            tenant_id, memory_id, self.clock.now(), history_id=self.records.ids.new_id()
-        ):
+        now = self.clock.now()
+        if not await self.storage.delete_memory(tenant_id, memory_id, now, history_id=self.records.ids.new_id()):
             raise await self._not_found(tenant_id, memory_id)
-        await self._after_write(tenant_id)
+        events = self.event_factory.deleted(tenant_id, [memory_id], now) if self.raises_events else []
+        await self._after_write(tenant_id, events=events)
 
     async def delete_memories(self, tenant_id: str, memory_ids: Sequence[str]) -> list[str]:
         """Delete each memory that exists (one invalidation); the ids deleted."""
@@ -183,5 +213,6 @@ class Writes:
             for m in dict.fromkeys(memory_ids)
             if await self.storage.delete_memory(tenant_id, m, now, history_id=self.records.ids.new_id())
         ]
-        await self._after_write(tenant_id)
+        events = self.event_factory.deleted(tenant_id, deleted, now) if self.raises_events else []
+        await self._after_write(tenant_id, events=events)
         return deleted
