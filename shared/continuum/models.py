@@ -287,3 +287,53 @@ class Event:
             "created_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
             "data": self.data,
         }
+
+
+# ---- webhooks (continuum.core.webhooks) -------------------------------------------------
+
+
+@dataclass
+class WebhookRecord:
+    """A tenant's endpoint. `events`: the event types it receives (empty: all);
+    `secret` as stored (ciphertext when encryption is on)."""
+
+    tenant_id: str
+    id: str
+    url: str
+    events: tuple[str, ...]
+    description: str
+    secret: str
+    status: str  # active, disabled, erased
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class DeliveryRecord:
+    """One event for one webhook, from the outbox. `payload`: the event's JSON text with a
+    memory's content as stored."""
+
+    tenant_id: str
+    id: str
+    webhook_id: str
+    event_id: str
+    event_type: str
+    payload: str
+    status: str  # pending, delivered, dead
+    attempts: int
+    next_attempt_at: datetime
+    last_attempt_at: datetime | None
+    response_status: int | None
+    last_error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What one attempt came to: `delivered`, or the next attempt's time (None: dead)."""
+
+    delivered: bool
+    at: datetime
+    response_status: int | None = None
+    error: str | None = None
+    retry_at: datetime | None = None

@@ -9,8 +9,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
+from continuum.clock import Clock
 from continuum.models import (
     ApiKeyRecord,
+    ConceptMention,
+    DeliveryOutcome,
+    DeliveryRecord,
     EmbeddingRecord,
     EntityRecord,
     Event,
@@ -26,6 +30,7 @@ from continuum.models import (
     MemoryRecord,
     TenantCounts,
     TenantRecord,
+    WebhookRecord,
 )
 
 
@@ -154,6 +159,77 @@ class Storage(Protocol):
         self, tenant_id: str, kind: str, *, after: str | None, limit: int
     ) -> ExportPage: ...
     async def import_rows(self, tenant_id: str, kind: str, rows: Sequence[Any]) -> None: ...
+
+    # webhooks (docs/webhooks.md). Once given `events` (only when webhooks are enabled),
+    # every write with history ids (learn, insert, update, delete) and erase_tenant records
+    # its events in the outbox in its own atomic write, one delivery per matching active
+    # webhook of the tenant (none when it has none): a change is never kept without them.
+    # erase_tenant records tenant.erased for the tenant's subscribed webhooks, marks them
+    # `erased` and removes every other webhook and delivery of the tenant.
+    def record_events(self, events: OutboxEventSource | None) -> None: ...
+    async def create_webhook(self, record: WebhookRecord) -> None: ...
+    async def get_webhook(self, tenant_id: str, webhook_id: str) -> WebhookRecord | None: ...
+    async def list_webhooks(self, tenant_id: str) -> list[WebhookRecord]:
+        """The tenant's webhooks but erased ones, oldest first."""
+        ...
+
+    async def update_webhook(self, record: WebhookRecord) -> None: ...
+    async def delete_webhook(self, tenant_id: str, webhook_id: str) -> bool:
+        """Remove the webhook and its deliveries; False when the tenant has no such webhook."""
+        ...
+
+    async def enqueue_delivery(self, record: DeliveryRecord) -> None: ...
+    async def get_delivery(self, tenant_id: str, delivery_id: str) -> DeliveryRecord | None: ...
+    async def list_deliveries(
+        self, tenant_id: str, webhook_id: str, *, status: str | None, before_id: str | None, limit: int
+    ) -> list[DeliveryRecord]:
+        """The webhook's deliveries, newest first."""
+        ...
+
+    async def claim_deliveries(self, now: datetime, lease_until: datetime, *, limit: int) -> list[DeliveryRecord]:
+        """Pending deliveries due at `now` (every tenant's, oldest due first), each taken by
+        this caller alone: its next attempt moves to `lease_until`, so one whose sender dies
+        is due again then (at-least-once)."""
+        ...
+
+    async def finish_delivery(self, tenant_id: str, delivery_id: str, outcome: DeliveryOutcome) -> None:
+        """Record an attempt: delivered, pending again at `outcome.retry_at`, or dead."""
+        ...
+
+    async def replay_delivery(self, tenant_id: str, delivery_id: str, now: datetime) -> DeliveryRecord | None:
+        """Make the delivery pending and due now (its attempts count again from zero)."""
+        ...
+
+
+class OutboxEventSource(Protocol):
+    """Builds the events a write records in the webhook outbox (`continuum.core.webhooks.OutboxEvents`):
+    a memory's content as stored."""
+
+    clock: Clock
+
+    def created(self, tenant_id: str, records: Sequence[MemoryRecord], now: datetime) -> list[Event]: ...
+    def updated(self, tenant_id: str, record: MemoryRecord, now: datetime) -> Event: ...
+    def deleted(self, tenant_id: str, memory_ids: Sequence[str], now: datetime) -> list[Event]: ...
+    def discovered(self, tenant_id: str, concepts: Sequence[ConceptMention], now: datetime) -> list[Event]: ...
+    def erased(self, tenant_id: str, now: datetime) -> Event: ...
+
+
+class WebhookSender(Protocol):
+    """Sends one signed delivery over HTTP (httpx on servers). Never raises for the
+    target's failures: they come back as `SendResult.error`."""
+
+    async def resolve(self, host: str) -> list[str]:
+        """The host's addresses (checked before each delivery: SSRF); empty when it does not resolve."""
+        ...
+
+    async def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
+        """POST `body`; the sender's own timeout bounds the whole attempt."""
+        ...
+
+
+class SendResult(NamedTuple):
+    status: int | None  # the HTTP status, or None when no answer came
+    error: str | None = None  # why it failed: a timeout, a refused connection, a non-2xx answer
 
 
 @runtime_checkable

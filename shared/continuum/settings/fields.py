@@ -115,6 +115,23 @@ class Settings(GroupsMixin):
     rank_time: bool = field(default=True, metadata=_meta("CONTINUUM_RANK_TIME", _parse_bool))
     enable_federation: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_FEDERATION", _parse_bool))
     enable_webhooks: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_WEBHOOKS", _parse_bool))
+    # ---- webhooks (docs/webhooks.md) ----
+    webhook_allow_private: bool = field(
+        default=False, metadata=_meta("CONTINUUM_WEBHOOK_ALLOW_PRIVATE", _parse_bool)
+    )
+    webhook_timeout: float = field(
+        default=10.0, metadata=_meta("CONTINUUM_WEBHOOK_TIMEOUT_SECONDS", _parse_float(0.1, 60.0))
+    )
+    webhook_max_attempts: int = field(
+        default=8, metadata=_meta("CONTINUUM_WEBHOOK_MAX_ATTEMPTS", _parse_int(1, 30))
+    )
+    webhook_retry_base: float = field(
+        default=10.0, metadata=_meta("CONTINUUM_WEBHOOK_RETRY_BASE_SECONDS", _parse_float(0.05, 3600.0))
+    )
+    webhook_poll_interval: float = field(
+        default=1.0, metadata=_meta("CONTINUUM_WEBHOOK_POLL_SECONDS", _parse_float(0.05, 300.0))
+    )
+    # ---- end webhooks ----
     log_level: str = field(
         default="INFO", metadata=_meta("CONTINUUM_LOG_LEVEL", _parse_choice(LOG_LEVELS, upper=True))
     )

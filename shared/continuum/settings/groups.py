@@ -129,6 +129,17 @@ class IntegrationSettings(NamedTuple):
     __repr__ = _masked_repr
 
 
+class WebhookSettings(NamedTuple):
+    """Webhooks (docs/webhooks.md): on or off, private targets, the sender's timeout and the retry schedule."""
+
+    enabled: bool
+    allow_private: bool
+    timeout: float
+    max_attempts: int
+    retry_base: float
+    poll_interval: float
+
+
 class GroupsMixin:
     """The group views of a flat `Settings`."""
 
@@ -203,6 +214,15 @@ class GroupsMixin:
         return LambdaSettings(
             secrets_source=s.secrets_source, secrets_path=s.secrets_path, secrets_max_age=s.secrets_max_age,
             idempotency_table=s.idempotency_table,
+        )  # fmt: skip
+
+    @property
+    def webhooks(self) -> WebhookSettings:
+        s: Any = self
+        return WebhookSettings(
+            enabled=s.enable_webhooks, allow_private=s.webhook_allow_private, timeout=s.webhook_timeout,
+            max_attempts=s.webhook_max_attempts, retry_base=s.webhook_retry_base,
+            poll_interval=s.webhook_poll_interval,
         )  # fmt: skip
 
     @property

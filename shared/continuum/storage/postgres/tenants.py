@@ -10,9 +10,11 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 
 from continuum.models import LinkRecord, TenantCounts
+from continuum.ports import OutboxEventSource
 from continuum.storage.postgres.dialect import POSTGRES
 from continuum.storage.postgres.runner import PostgresRunner, fetch
 from continuum.storage.sql import statements
+from continuum.storage.sql.outbox import erase_statements
 from continuum.storage.sql.reads import tenant_counts
 
 _TABLES = (
@@ -27,6 +29,8 @@ async def _table_exists(conn: AsyncConnection, table: str) -> bool:
 
 
 class PostgresTenants:
+    events: OutboxEventSource | None = None  # webhooks: tenant.erased (sql/outbox.py)
+
     def __init__(self, runner: PostgresRunner) -> None:
         self.runner = runner
 
@@ -36,6 +40,8 @@ class PostgresTenants:
     async def erase_tenant(self, tenant_id: str) -> TenantCounts:
         async def work(conn: AsyncConnection) -> TenantCounts:
             counts = await tenant_counts(partial(fetch, conn), POSTGRES, tenant_id)
+            for statement in erase_statements(POSTGRES, self.events, tenant_id):  # webhooks
+                await conn.execute(*statement)
             for table in _TABLES:
                 if table == "memory_embeddings" and not await _table_exists(conn, table):
                     continue

@@ -11,7 +11,8 @@ from datetime import datetime
 from psycopg import AsyncConnection
 
 from continuum.errors import Conflict
-from continuum.models import InsertResult, LearnOutcome, LearnWrite, MemoryChanges, MemoryRecord
+from continuum.models import Event, InsertResult, LearnOutcome, LearnWrite, MemoryChanges, MemoryRecord
+from continuum.ports import OutboxEventSource
 from continuum.storage.postgres.dialect import POSTGRES, sorted_json, ts
 from continuum.storage.postgres.runner import Part, PostgresRunner, execute_parts, fetch
 from continuum.storage.postgres.statements import (
@@ -24,6 +25,7 @@ from continuum.storage.postgres.statements import (
 )
 from continuum.storage.sql.dialect import MEMORY_COLUMNS, to_json
 from continuum.storage.sql.history import INSERT_HISTORY, PREVIOUS_CONTENT, change_columns, change_statement, entry_ids
+from continuum.storage.sql.outbox import event_statements
 from continuum.storage.sql.rows import Row
 from continuum.storage.sql.writes import (
     added_terms,
@@ -149,9 +151,24 @@ async def existing_ids(conn: AsyncConnection, tenant_id: str, ids: Sequence[str]
     return {r["id"] for r in rows}
 
 
+async def record_events(conn: AsyncConnection, made: Sequence[Event]) -> None:
+    """Webhooks: the outbox's deliveries of `made`, in the write's transaction (sql/outbox.py)."""
+    for statement in event_statements(POSTGRES, made):
+        await conn.execute(*statement)
+
+
 class PostgresWrites:
+    events: OutboxEventSource | None = None  # webhooks: writes record their events
+
     def __init__(self, runner: PostgresRunner) -> None:
         self.runner = runner
+
+    def _created(
+        self, tenant_id: str, memories: Sequence[MemoryRecord], added: dict[str, str], now: datetime
+    ) -> list[Event]:
+        if self.events is None or not added:
+            return []
+        return self.events.created(tenant_id, [m for m in first_of_each_id(memories, set()) if m.id in added], now)
 
     async def insert_memories(
         self, tenant_id: str, memories: Sequence[MemoryRecord], now: datetime, *, history_ids: Sequence[str] = ()
@@ -162,7 +179,9 @@ class PostgresWrites:
             existing = await existing_ids(conn, tenant_id, [m.id for m in memories])
             await remove_expired(conn, tenant_id, now)
             landed = await insert_fresh(conn, tenant_id, memories, existing)
-            await note_added(conn, tenant_id, {m: e for m, e in entries.items() if m in landed}, now)
+            added = {m: e for m, e in entries.items() if m in landed}
+            await note_added(conn, tenant_id, added, now)
+            await record_events(conn, self._created(tenant_id, memories, added, now))
             return await results_of(conn, tenant_id, memories, existing, landed)
 
         return await self.runner.run(work, write=True)
@@ -198,6 +217,10 @@ class PostgresWrites:
             landed = await insert_fresh(conn, tenant_id, write.memories, existing, parts)
             added = {m: e for m, e in entry_ids(write.memories, write.history_ids).items() if m in landed}
             await note_added(conn, tenant_id, added, write.now)
+            if self.events is not None:
+                new = [c for c in write.concepts if c.key not in known]
+                made = self._created(tenant_id, write.memories, added, write.now)
+                await record_events(conn, [*made, *self.events.discovered(tenant_id, new, write.now)])
             await execute_parts(conn, link_parts(tenant_id, rounds[1:], write.link_increment, now))
             results = await results_of(conn, tenant_id, write.memories, existing, landed)
             return LearnOutcome(
@@ -261,6 +284,8 @@ class PostgresWrites:
             )
             if history_id is not None:
                 await conn.execute(*change_statement(POSTGRES, tenant_id, memory_id, "UPDATE", now, history_id))
+                if self.events is not None:
+                    await record_events(conn, [self.events.updated(tenant_id, current, now)])
             return current
 
         return await self.runner.run(work, write=True)
@@ -280,6 +305,8 @@ class PostgresWrites:
             )
             if rows:
                 await forget_rows(conn, tenant_id, rows)
+                if self.events is not None and history_id is not None:
+                    await record_events(conn, self.events.deleted(tenant_id, [memory_id], now))
             return bool(rows)
 
         return await self.runner.run(work, write=True)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from continuum.models import (
     ApiKeyRecord,
+    DeliveryOutcome,
+    DeliveryRecord,
     EmbeddingRecord,
     EntityRecord,
     ExportPage,
@@ -28,12 +30,15 @@ from continuum.models import (
     MemoryRecord,
     TenantCounts,
     TenantRecord,
+    WebhookRecord,
 )
 from continuum.storage.sql.keys import SqlKeys
 from continuum.storage.sql.reads import SqlReads, VectorQuery
 
 if TYPE_CHECKING:
+    from continuum.ports import OutboxEventSource
     from continuum.storage.sql.history import SqlHistory
+    from continuum.storage.sql.outbox import SqlOutbox
 
 
 class SchemaPart(Protocol):
@@ -268,3 +273,53 @@ class SqlStorage:
         """Write exported messages, decisions, entities or links (memories go through
         insert_memories); existing rows with the same identity are kept or replaced."""
         await self._tenants.import_rows(tenant_id, kind, rows)
+
+    # ---- webhooks: the outbox (continuum.storage.sql.outbox) -----------------------------
+
+    def record_events(self, events: OutboxEventSource | None) -> None:
+        """From now on writes record their events in the webhook outbox (None: they stop)."""
+        for part in (self._writes, self._tenants):
+            part.events = events  # type: ignore[attr-defined]
+
+    @cached_property
+    def _outbox(self) -> SqlOutbox:
+        from continuum.storage.sql.outbox import SqlOutbox
+
+        return SqlOutbox(self._reads.db, self._reads.d)
+
+    async def create_webhook(self, record: WebhookRecord) -> None:
+        await self._outbox.create_webhook(record)
+
+    async def get_webhook(self, tenant_id: str, webhook_id: str) -> WebhookRecord | None:
+        return await self._outbox.get_webhook(tenant_id, webhook_id)
+
+    async def list_webhooks(self, tenant_id: str) -> list[WebhookRecord]:
+        return await self._outbox.list_webhooks(tenant_id)
+
+    async def update_webhook(self, record: WebhookRecord) -> None:
+        await self._outbox.update_webhook(record)
+
+    async def delete_webhook(self, tenant_id: str, webhook_id: str) -> bool:
+        return await self._outbox.delete_webhook(tenant_id, webhook_id)
+
+    async def enqueue_delivery(self, record: DeliveryRecord) -> None:
+        await self._outbox.enqueue_delivery(record)
+
+    async def get_delivery(self, tenant_id: str, delivery_id: str) -> DeliveryRecord | None:
+        return await self._outbox.get_delivery(tenant_id, delivery_id)
+
+    async def list_deliveries(
+        self, tenant_id: str, webhook_id: str, *, status: str | None, before_id: str | None, limit: int
+    ) -> list[DeliveryRecord]:
+        return await self._outbox.list_deliveries(
+            tenant_id, webhook_id, status=status, before_id=before_id, limit=limit
+        )
+
+    async def claim_deliveries(self, now: datetime, lease_until: datetime, *, limit: int) -> list[DeliveryRecord]:
+        return await self._outbox.claim_deliveries(now, lease_until, limit=limit)
+
+    async def finish_delivery(self, tenant_id: str, delivery_id: str, outcome: DeliveryOutcome) -> None:
+        await self._outbox.finish_delivery(tenant_id, delivery_id, outcome)
+
+    async def replay_delivery(self, tenant_id: str, delivery_id: str, now: datetime) -> DeliveryRecord | None:
+        return await self._outbox.replay_delivery(tenant_id, delivery_id, now)

@@ -10,9 +10,11 @@ from typing import Any
 
 from continuum.clock import to_iso
 from continuum.models import EmbeddingRecord, MemoryRecord, TenantCounts
+from continuum.ports import OutboxEventSource
 from continuum.storage.sql import statements
 from continuum.storage.sql.dialect import Runner
 from continuum.storage.sql.migrate import MigrationBook, apply_pending, load_migrations, pending
+from continuum.storage.sql.outbox import erase_statements
 from continuum.storage.sql.reads import SqlReads, VectorQuery, exact_candidates
 from continuum.storage.sqlite_dialect.dialect import SQLITE
 from continuum.storage.sqlite_dialect.search import SqliteGraph, SqliteSearch
@@ -75,6 +77,8 @@ class SqliteVectors:
 
 
 class SqliteTenants:
+    events: OutboxEventSource | None = None  # webhooks: tenant.erased (sql/outbox.py)
+
     def __init__(self, db: Runner, reads: SqlReads) -> None:
         self.db = db
         self.reads = reads
@@ -84,7 +88,12 @@ class SqliteTenants:
 
     async def erase_tenant(self, tenant_id: str) -> TenantCounts:
         counts = await self.reads.counts(tenant_id)
-        await self.db.run_batch([(f"DELETE FROM {t} WHERE tenant_id = ?", (tenant_id,)) for t in _TENANT_TABLES])
+        await self.db.run_batch(
+            [
+                *erase_statements(SQLITE, self.events, tenant_id),  # webhooks
+                *[(f"DELETE FROM {t} WHERE tenant_id = ?", (tenant_id,)) for t in _TENANT_TABLES],
+            ]
+        )
         return counts
 
     async def import_rows(self, tenant_id: str, kind: str, rows: Sequence[Any]) -> None:

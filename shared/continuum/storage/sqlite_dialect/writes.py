@@ -11,8 +11,10 @@ from datetime import datetime
 from continuum.clock import to_iso
 from continuum.errors import Conflict
 from continuum.models import InsertResult, LearnOutcome, LearnWrite, MemoryChanges, MemoryRecord
+from continuum.ports import OutboxEventSource
 from continuum.storage.sql.dialect import MEMORY_COLUMNS, Runner, Statement, to_json
 from continuum.storage.sql.history import change_statement, entry_ids
+from continuum.storage.sql.outbox import created_statements, event_statements
 from continuum.storage.sql.reads import SqlReads
 from continuum.storage.sql.rows import Row
 from continuum.storage.sql.writes import (
@@ -149,6 +151,8 @@ def _learn_statements(tenant_id: str, write: LearnWrite, pairs: list[list[str]])
 
 
 class SqliteWrites:
+    events: OutboxEventSource | None = None  # webhooks: writes record their events (sql/outbox.py)
+
     def __init__(self, db: Runner, reads: SqlReads) -> None:
         self.db = db
         self.reads = reads
@@ -200,6 +204,9 @@ class SqliteWrites:
             statements += insert_memory_statements(memory)
             if memory.id in entries:  # written only if the row landed: it is copied from the row
                 statements.append(change_statement(SQLITE, tenant_id, memory.id, "ADD", now, entries[memory.id]))
+        if entries:  # webhooks
+            fresh = [m for m in first_of_each_id(memories, existing) if m.id in entries]
+            statements += created_statements(SQLITE, self.events, tenant_id, fresh, now)
         await self.db.run_batch(statements)
         return await self._insert_results(tenant_id, memories, existing)
 
@@ -233,6 +240,11 @@ class SqliteWrites:
             if memory.id in entries:
                 statements.append(change_statement(SQLITE, tenant_id, memory.id, "ADD", write.now, entries[memory.id]))
         statements += learned[1:]
+        if self.events is not None:  # webhooks
+            fresh = [m for m in first_of_each_id(write.memories, existing) if m.id in entries]
+            statements += created_statements(SQLITE, self.events, tenant_id, fresh, write.now)
+            new = [c for c in write.concepts if c.key not in known]
+            statements += event_statements(SQLITE, self.events.discovered(tenant_id, new, write.now))
         await self.db.run_batch(statements)
         results = await self._insert_results(tenant_id, write.memories, existing)
         return LearnOutcome(
@@ -286,6 +298,8 @@ class SqliteWrites:
         )
         if history_id is not None:
             statements.append(change_statement(SQLITE, tenant_id, memory_id, "UPDATE", now, history_id))
+            if self.events is not None:  # webhooks
+                statements += event_statements(SQLITE, [self.events.updated(tenant_id, current, now)])
         await self.db.run_batch(statements)
         return current
 
@@ -300,6 +314,8 @@ class SqliteWrites:
         statements = removal_statements(tenant_id, rows)
         if history_id is not None:  # before the row goes
             statements.insert(0, change_statement(SQLITE, tenant_id, memory_id, "DELETE", now, history_id))
+            if self.events is not None:  # webhooks
+                statements += event_statements(SQLITE, self.events.deleted(tenant_id, [memory_id], now))
         await self.db.run_batch(statements)
         return True
 
