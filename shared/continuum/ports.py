@@ -226,6 +226,8 @@ class WebhookSender(Protocol):
         """POST `body`; the sender's own timeout bounds the whole attempt."""
         ...
 
+    async def close(self) -> None: ...
+
 
 class SendResult(NamedTuple):
     status: int | None  # the HTTP status, or None when no answer came

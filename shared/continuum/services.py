@@ -22,6 +22,7 @@ from continuum.settings import Settings
 
 if TYPE_CHECKING:
     from continuum.core.portability import Portability
+    from continuum.core.webhook_service import Webhooks
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Services:
     clock: Clock
     rate_limiter: RateLimiter
     started: float = field(default_factory=time.monotonic)
+    webhooks: Webhooks | None = None  # CONTINUUM_ENABLE_WEBHOOKS (docs/webhooks.md)
 
     @cached_property
     def portability(self) -> Portability:
@@ -50,5 +52,7 @@ class Services:
     async def close(self) -> None:
         if self.engine.indexer is not None:
             await self.engine.indexer.close()
+        if self.webhooks is not None:
+            await self.webhooks.close()
         await self.storage.close()
         await self.cache.close()  # stops its repair task, publishes what it can, closes its layers

@@ -92,6 +92,19 @@ GROUPS: tuple[RouteGroup, ...] = (
     ),
 )
 
+# webhooks (docs/webhooks.md): the secret is in create's and rotate's answers, so no
+# Idempotency-Key record may keep them; the test event and replay are safe to repeat
+GROUPS += (
+    RouteGroup(
+        "webhooks", function="webhooks",
+        unkeyed=_routes(
+            "POST /v1/webhooks", "PATCH /v1/webhooks/{webhook_id}", "DELETE /v1/webhooks/{webhook_id}",
+            "POST /v1/webhooks/{webhook_id}/rotate-secret", "POST /v1/webhooks/{webhook_id}/test",
+            "POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+        ),
+    ),
+)  # fmt: skip
+
 # Lambda functions without HTTP events: invoked by the operator after each deploy.
 LAMBDA_TASKS: tuple[str, ...] = ("migrate",)
 

@@ -86,12 +86,20 @@ class Assembly:
         return services
 
     async def on_startup(self, services: ServicesSource) -> Stop | None:
-        """Run when the app starts: the periodic purge, for profiles that keep one."""
+        """Run when the app starts: the periodic purge and, with webhooks on, the webhook
+        dispatcher (runtime/webhooks.py), for profiles that keep a loop."""
         if not self.profile.lifecycle.purge_loop:
             return None
         task = asyncio.create_task(_run_when_ready(services))
+        stop_dispatcher = None
+        if self.settings.webhooks.enabled:
+            from continuum.runtime.webhooks import start_dispatcher
+
+            stop_dispatcher = start_dispatcher(services, self.settings.webhooks.poll_interval)
 
         async def stop() -> None:
+            if stop_dispatcher is not None:
+                await stop_dispatcher()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -19,6 +19,7 @@ from continuum.settings import Settings
 
 if TYPE_CHECKING:
     from continuum.core.crypto import ContentCipher
+    from continuum.core.webhook_service import Webhooks
 
 RATE_FALLBACK_ENTRIES = 50_000
 CACHE_REPAIR_INTERVAL = 1.0  # seconds between retries of an unpublished invalidation
@@ -96,7 +97,7 @@ def build_services(
         single_process=single, bindings=bindings,
     )  # fmt: skip
     auth = settings.auth
-    return Services(
+    services = Services(
         settings=settings,
         storage=storage,
         cache=cache,
@@ -110,3 +111,21 @@ def build_services(
             prefix=cache_settings.prefix, fallback=InProcessCache(max_entries=RATE_FALLBACK_ENTRIES),
         ),
     )
+    if settings.webhooks.enabled:
+        services.webhooks = build_webhooks(settings, storage, engine, clock)
+    return services
+
+
+def build_webhooks(settings: Settings, storage: Storage, engine: MemoryEngine, clock: Clock) -> Webhooks:
+    """Webhooks on: writes record their events in the outbox (docs/webhooks.md), and the
+    dispatcher sends with httpx."""
+    from continuum.core.webhook_service import WebhookConfig, Webhooks
+    from continuum.core.webhooks import OutboxEvents
+    from continuum.webhooks.sender import HttpxSender
+
+    config = settings.webhooks
+    storage.record_events(OutboxEvents(engine.ids, clock))
+    return Webhooks(
+        storage, HttpxSender(config.timeout), engine.cipher, engine.ids, clock,
+        WebhookConfig(config.allow_private, config.max_attempts, config.retry_base, config.timeout),
+    )  # fmt: skip
