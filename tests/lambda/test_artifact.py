@@ -47,9 +47,9 @@ def test_cfn_lint_passes_on_generated_template(builds):
     resources = json.loads(template.read_text())["Resources"]
     assert resources["IdempotencyTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
     functions = {k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
-    from continuum.api.manifest import LAMBDA_FUNCTIONS, LAMBDA_TASKS
+    from continuum.api.manifest import LAMBDA_CONSUMERS, LAMBDA_FUNCTIONS, LAMBDA_TASKS
 
-    assert len(functions) == len(LAMBDA_FUNCTIONS) + len(LAMBDA_TASKS)
+    assert len(functions) == len(LAMBDA_FUNCTIONS) + len(LAMBDA_TASKS) + len(LAMBDA_CONSUMERS)
     for name in functions:
         props = resources[name]["Properties"]
         assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]

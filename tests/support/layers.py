@@ -41,6 +41,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "integrations": ("continuum.integrations",),
     "entries": (
         "continuum.server", "continuum.aws.handler", "continuum.workers.app", "continuum.cli", "continuum.doctor",
+        "continuum.aws.dispatch",
     ),
 }  # fmt: skip
 ORDER = list(LAYERS)

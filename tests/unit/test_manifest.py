@@ -98,11 +98,13 @@ def test_lambda_handler_groups_come_from_the_manifest():
 
 def test_serverless_functions_and_events_match_the_manifest(serverless):
     functions = serverless["functions"]
-    assert set(functions) == {*manifest.LAMBDA_FUNCTIONS, *manifest.LAMBDA_TASKS}
+    assert set(functions) == {*manifest.LAMBDA_FUNCTIONS, *manifest.LAMBDA_TASKS, *manifest.LAMBDA_CONSUMERS}
     for name, spec in functions.items():
         assert spec["handler"] == f"functions/{name}.handler"
     for name in manifest.LAMBDA_TASKS:
         assert not functions[name].get("events"), f"{name} is invoked, not routed"
+    for name in manifest.LAMBDA_CONSUMERS:  # woken by a queue or a schedule, never routed
+        assert functions[name]["events"] and not any("httpApi" in e for e in functions[name]["events"]), name
     for name in manifest.LAMBDA_FUNCTIONS:
         events = sorted(tuple(event["httpApi"].split(" ", 1)) for event in functions[name].get("events", []))
         assert events == sorted(function_routes(name)), f"serverless.yml functions.{name}.events"
@@ -113,6 +115,7 @@ def test_every_route_served_outside_lambda_is_deliberate(serverless):
         tuple(event["httpApi"].split(" ", 1))
         for spec in serverless["functions"].values()
         for event in spec.get("events", [])
+        if "httpApi" in event
     }
     for group in manifest.GROUPS:
         for route in declared_routes(group):
@@ -121,7 +124,7 @@ def test_every_route_served_outside_lambda_is_deliberate(serverless):
 
 def test_function_modules_match_the_manifest():
     modules = {path.stem for path in (REPO / "functions").glob("*.py")} - {"__init__"}
-    assert modules == {*manifest.LAMBDA_FUNCTIONS, *manifest.LAMBDA_TASKS}
+    assert modules == {*manifest.LAMBDA_FUNCTIONS, *manifest.LAMBDA_TASKS, *manifest.LAMBDA_CONSUMERS}
     for name in manifest.LAMBDA_FUNCTIONS:
         source = (REPO / "functions" / f"{name}.py").read_text()
         assert f'handler = lambda_handler_for("{name}")' in source, f"functions/{name}.py"

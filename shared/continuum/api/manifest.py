@@ -107,6 +107,8 @@ GROUPS += (
 
 # Lambda functions without HTTP events: invoked by the operator after each deploy.
 LAMBDA_TASKS: tuple[str, ...] = ("migrate",)
+# Lambda functions woken by a queue or a schedule, not by HTTP: the webhook dispatcher.
+LAMBDA_CONSUMERS: tuple[str, ...] = ("webhook_dispatch",)
 
 ROUTERS: dict[str, str] = {group.name: group.module for group in GROUPS}
 WRITE_ROUTES: frozenset[Route] = frozenset(route for group in GROUPS for route in group.writes)

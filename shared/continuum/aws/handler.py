@@ -137,6 +137,11 @@ class LambdaHandler:
         def call(event: Event, context: Any) -> Event:
             return adapter(event, context)
 
+        if settings.webhooks.enabled and settings.webhooks.queue_url:  # webhooks: wake the dispatcher
+            from continuum.aws.webhook_queue import SqsWake, wake_after_writes
+
+            call = wake_after_writes(call, SqsWake(settings.webhooks.queue_url))
+
         if settings.tracing:
             from aws_lambda_powertools import Tracer
 

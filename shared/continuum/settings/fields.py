@@ -131,6 +131,10 @@ class Settings(GroupsMixin):
     webhook_poll_interval: float = field(
         default=1.0, metadata=_meta("CONTINUUM_WEBHOOK_POLL_SECONDS", _parse_float(0.05, 300.0))
     )
+    # Lambda: the SQS queue that wakes the webhook_dispatch function after a write (serverless.yml)
+    webhook_queue_url: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_WEBHOOK_QUEUE_URL", _parse_optional)
+    )
     # ---- end webhooks ----
     log_level: str = field(
         default="INFO", metadata=_meta("CONTINUUM_LOG_LEVEL", _parse_choice(LOG_LEVELS, upper=True))

@@ -138,6 +138,7 @@ class WebhookSettings(NamedTuple):
     max_attempts: int
     retry_base: float
     poll_interval: float
+    queue_url: str | None
 
 
 class GroupsMixin:
@@ -222,7 +223,7 @@ class GroupsMixin:
         return WebhookSettings(
             enabled=s.enable_webhooks, allow_private=s.webhook_allow_private, timeout=s.webhook_timeout,
             max_attempts=s.webhook_max_attempts, retry_base=s.webhook_retry_base,
-            poll_interval=s.webhook_poll_interval,
+            poll_interval=s.webhook_poll_interval, queue_url=s.webhook_queue_url,
         )  # fmt: skip
 
     @property
