@@ -218,8 +218,9 @@ class WebhookSender(Protocol):
     """Sends one signed delivery over HTTP (httpx on servers). Never raises for the
     target's failures: they come back as `SendResult.error`."""
 
-    async def resolve(self, host: str) -> list[str]:
-        """The host's addresses (checked before each delivery: SSRF); empty when it does not resolve."""
+    async def resolve(self, host: str) -> list[str] | None:
+        """The host's addresses (checked before each delivery: SSRF); empty when it does not
+        resolve; None where the runtime cannot resolve (a Worker: its platform's fetch connects)."""
         ...
 
     async def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:

@@ -23,6 +23,7 @@ from continuum.core.webhooks import (
     check_url,
     delivery_body,
     delivery_headers,
+    ip_literal,
     new_secret,
     refusal_message,
     refused_address,
@@ -74,15 +75,11 @@ class Webhooks:
 
     # ---- endpoints ----------------------------------------------------------------------
 
-    async def check_target(self, url: str, *, field: str = "url") -> None:
+    async def check_target(self, url: str) -> None:
         """Refuse a URL that does not resolve or reaches a private address (SSRF)."""
-        host = check_url(url)
-        addresses = await self.sender.resolve(host)
-        if not addresses:
-            raise InvalidInput(f"{field}: host {host} does not resolve")
-        refused = refused_address(addresses, allow_private=self.config.allow_private)
-        if refused is not None:
-            raise InvalidInput(refusal_message(host, refused))
+        refusal = await self._refusal(url)
+        if refusal is not None:
+            raise InvalidInput(f"url: {refusal}")
 
     async def create(
         self, tenant_id: str, url: str, events: list[str] | None, description: str | None
@@ -240,12 +237,15 @@ class Webhooks:
         )  # fmt: skip
 
     async def _refusal(self, url: str) -> str | None:
-        """Checked again at each attempt: the host's addresses may have changed."""
+        """Why `url` must not be reached, or None. Checked again at each attempt: the host's
+        addresses may have changed since the webhook was created."""
         try:
             host = check_url(url)
         except InvalidInput as exc:
-            return exc.message
-        addresses = await self.sender.resolve(host)
+            return exc.message.removeprefix("url: ")
+        addresses = ip_literal(host) or await self.sender.resolve(host)
+        if addresses is None:  # the platform resolves and connects (a Worker's fetch)
+            return None
         if not addresses:
             return f"host {host} does not resolve"
         refused = refused_address(addresses, allow_private=self.config.allow_private)

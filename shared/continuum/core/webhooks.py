@@ -134,6 +134,15 @@ def check_url(url: str) -> str:
     return parts.hostname
 
 
+def ip_literal(host: str) -> list[str] | None:
+    """[host] when the host is an IP address itself (no lookup needed), else None."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    return [host.strip("[]")]
+
+
 def refused_address(addresses: Iterable[str], *, allow_private: bool) -> str | None:
     """The first address a delivery must not reach (private, loopback, link-local,
     multicast, reserved), unless private targets are allowed; None when all are public."""

@@ -112,11 +112,13 @@ def build_services(
         ),
     )
     if settings.webhooks.enabled:
-        services.webhooks = build_webhooks(settings, storage, engine, clock)
+        services.webhooks = build_webhooks(settings, storage, engine, clock, resolve_dns=profile.name != "worker")
     return services
 
 
-def build_webhooks(settings: Settings, storage: Storage, engine: MemoryEngine, clock: Clock) -> Webhooks:
+def build_webhooks(
+    settings: Settings, storage: Storage, engine: MemoryEngine, clock: Clock, *, resolve_dns: bool = True
+) -> Webhooks:
     """Webhooks on: writes record their events in the outbox (docs/webhooks.md), and the
     dispatcher sends with httpx."""
     from continuum.core.webhook_service import WebhookConfig, Webhooks
@@ -126,6 +128,6 @@ def build_webhooks(settings: Settings, storage: Storage, engine: MemoryEngine, c
     config = settings.webhooks
     storage.record_events(OutboxEvents(engine.ids, clock))
     return Webhooks(
-        storage, HttpxSender(config.timeout), engine.cipher, engine.ids, clock,
+        storage, HttpxSender(config.timeout, resolve_dns=resolve_dns), engine.cipher, engine.ids, clock,
         WebhookConfig(config.allow_private, config.max_attempts, config.retry_base, config.timeout),
     )  # fmt: skip

@@ -9,6 +9,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from continuum.core.webhook_service import Webhooks
 from continuum.errors import DependencyUnavailable
 from continuum.services import Services
 
@@ -36,6 +37,24 @@ async def dispatch_forever(get_services: Callable[[], Awaitable[Services]], inte
             log.exception("webhook dispatch failed; will retry")
         if attempted < webhooks.config.batch:
             await asyncio.sleep(interval)
+
+
+async def drain(webhooks: Webhooks, *, rounds: int = 10) -> int:
+    """Attempt due deliveries until fewer than a batch are due (at most `rounds` batches):
+    a cron's run (the Worker). Failures are logged; the next run retries."""
+    total = 0
+    for _ in range(rounds):
+        try:
+            attempted = await webhooks.run_once()
+        except Exception:
+            log.exception("webhook dispatch failed; the next run retries")
+            break
+        total += attempted
+        if attempted < webhooks.config.batch:
+            break
+    if total:
+        log.info("webhook deliveries attempted", extra={"count": total})
+    return total
 
 
 def start_dispatcher(get_services: Callable[[], Awaitable[Services]], interval: float) -> Callable[[], Awaitable[None]]:

@@ -12,8 +12,12 @@ from continuum.ports import SendResult
 
 
 class HttpxSender:
-    def __init__(self, timeout: float) -> None:
+    """`resolve_dns=False` where the runtime has no resolver (a Worker: IP literals are still
+    checked by the core; names are resolved by the platform's fetch, which reaches only the internet)."""
+
+    def __init__(self, timeout: float, *, resolve_dns: bool = True) -> None:
         self.timeout = timeout
+        self.resolve_dns = resolve_dns
         self._client: httpx.AsyncClient | None = None
 
     def _http(self) -> httpx.AsyncClient:
@@ -21,7 +25,9 @@ class HttpxSender:
             self._client = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(self.timeout))
         return self._client
 
-    async def resolve(self, host: str) -> list[str]:
+    async def resolve(self, host: str) -> list[str] | None:
+        if not self.resolve_dns:
+            return None
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):

@@ -85,13 +85,23 @@ def reset() -> None:
     _current = None
 
 
+WEBHOOK_CRON = "* * * * *"  # wrangler.toml: delivers webhooks every minute, purges not
+
+
 async def run_scheduled(env: Any, cron: str | None = None) -> int:
-    """Cron trigger: remove expired memories (and their index statistics). Returns the count."""
+    """Cron trigger: deliver due webhooks (when enabled), and on the purge cron remove
+    expired memories (and their index statistics). Returns the count removed."""
     app = worker_app(env)
     if not isinstance(app, WorkerApp):
         log.error("scheduled run skipped: %s", app.message)
         return 0
     services = app.services
+    if services.webhooks is not None:
+        from continuum.runtime.webhooks import drain
+
+        await drain(services.webhooks)
+    if cron == WEBHOOK_CRON:
+        return 0
     removed = await services.storage.purge_expired(services.clock.now())
     log.info("expired memories removed", extra={"count": removed, "cron": cron})
     return removed
