@@ -152,9 +152,9 @@ async def existing_ids(conn: AsyncConnection, tenant_id: str, ids: Sequence[str]
 
 
 async def record_events(conn: AsyncConnection, made: Sequence[Event]) -> None:
-    """Webhooks: the outbox's deliveries of `made`, in the write's transaction (sql/outbox.py)."""
-    for statement in event_statements(POSTGRES, made):
-        await conn.execute(*statement)
+    """Webhooks: the outbox's deliveries of `made`, in the write's transaction (sql/outbox.py),
+    in one round trip."""
+    await execute_parts(conn, [(sql, list(params)) for sql, params in event_statements(POSTGRES, made)])
 
 
 class PostgresWrites:
