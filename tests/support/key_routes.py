@@ -35,12 +35,13 @@ def request_for(route: tuple[str, str], tenant_id: str, memory_id: str, key_id: 
         ("DELETE", "/v1/tenants/{tenant_id}"): {},
         ("POST", "/v1/import"): {"content": export, "headers": {"Content-Type": "application/x-ndjson"}},
         **mem0_bodies(memory_id),
+        **webhook_bodies(),
     }
     method, template = route
     assert route in bodies, f"{method} {template}: give it a body in tests/e2e/test_keys.py"
     path = template.format(
         memory_id=memory_id, key_id=key_id, tenant_id=tenant_id, entity_type="user", entity_name="alice",
-        org_id=tenant_id, project_id="default", webhook_id="1",
+        org_id=tenant_id, project_id="default", webhook_id="1", delivery_id="dlv_1",
     )
     return {"method": method, "url": path, **bodies[route]}
 
@@ -69,6 +70,19 @@ def mem0_bodies(memory_id: str) -> dict[tuple[str, str], dict[str, Any]]:
                 ("PUT", "/api/v1/webhooks/{webhook_id}/"), ("DELETE", "/api/v1/webhooks/{webhook_id}/"),
             )
         },
+    }
+
+
+def webhook_bodies() -> dict[tuple[str, str], dict[str, Any]]:
+    """/v1/webhooks (api/routers/webhooks.py): refused to a read key whether or not webhooks are on."""
+    hook = "/v1/webhooks/{webhook_id}"
+    return {
+        ("POST", "/v1/webhooks"): {"json": {"url": "https://example.com/hook"}},
+        ("PATCH", hook): {"json": {"description": "changed by a read key"}},
+        ("DELETE", hook): {},
+        ("POST", f"{hook}/rotate-secret"): {},
+        ("POST", f"{hook}/test"): {},
+        ("POST", f"{hook}/deliveries/{{delivery_id}}/replay"): {},
     }
 
 
