@@ -46,6 +46,7 @@ OTHER_RUNTIMES = (
     # and its scrape route (no Lambda function serves it); one process's Idempotency-Key file
     "continuum/embeddings/workers_ai.py", "continuum/embeddings/local.py", "continuum/observability/metrics.py",
     "continuum/api/routers/metrics.py", "continuum/cache/sqlite_file.py",
+    "continuum/runtime/webhooks.py",  # the local server's webhook dispatcher task (Lambda: aws/dispatch.py)
 )  # fmt: skip
 REMOVE = (
     "bin",
