@@ -202,6 +202,11 @@ class SqlOutbox:
 
     async def claim_deliveries(self, now: datetime, lease_until: datetime, *, limit: int) -> list[DeliveryRecord]:
         p, m = self.d.p, self.d.moment
+        due = await self.db.fetch(
+            f"SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= {p} LIMIT 1", (m(now),)
+        )
+        if not due:  # the idle poll reads, never writes
+            return []
         claim = secrets.token_hex(12)
         # the outer condition is checked again on each row: a concurrent claimer that took
         # it first has moved its time past `now` (PostgreSQL re-reads the row it waited for)
