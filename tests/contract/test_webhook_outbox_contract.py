@@ -5,6 +5,7 @@ claims are exclusive; erasure leaves only tenant.erased; tenants never see each 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -34,27 +35,36 @@ def _recording(storage: Storage) -> None:
     storage.record_events(OutboxEvents(IdGenerator(), ManualClock(NOW)))
 
 
-async def test_nothing_is_written_until_events_are_recorded(fresh_storage: Storage, tenant: str) -> None:
+@pytest.fixture
+def recording(storage: Storage) -> Iterator[Storage]:
+    """The session's storage recording events for this test only (each test has its own tenants)."""
+    _recording(storage)
+    try:
+        yield storage
+    finally:
+        storage.record_events(None)
+
+
+async def test_nothing_is_written_until_events_are_recorded(storage: Storage, tenant: str) -> None:
     hook = webhook(tenant)
-    await fresh_storage.create_webhook(hook)
-    await fresh_storage.insert_memories(tenant, [memory(tenant, "quiet")], NOW, history_ids=[new_id()])
-    assert await _deliveries(fresh_storage, tenant, hook) == []
+    await storage.create_webhook(hook)
+    await storage.insert_memories(tenant, [memory(tenant, "quiet")], NOW, history_ids=[new_id()])
+    assert await _deliveries(storage, tenant, hook) == []
 
 
-async def test_writes_fan_out_to_matching_active_webhooks(fresh_storage: Storage, tenant: str, other_tenant: str):
-    _recording(fresh_storage)
+async def test_writes_fan_out_to_matching_active_webhooks(recording: Storage, tenant: str, other_tenant: str):
     every, created_only = webhook(tenant), webhook(tenant, "memory.created")
     paused, other = webhook(tenant, status="disabled"), webhook(other_tenant)
     for hook in (every, created_only, paused, other):
-        await fresh_storage.create_webhook(hook)
+        await recording.create_webhook(hook)
 
     first, twin = memory(tenant, "alpha words"), memory(tenant, "alpha words")  # twin loses to first
-    await fresh_storage.insert_memories(tenant, [first, twin], NOW, history_ids=[new_id(), new_id()])
-    await fresh_storage.update_memory(tenant, first.id, changes_for("beta words"), NOW, history_id=new_id())
-    assert await fresh_storage.delete_memory(tenant, first.id, NOW, history_id=new_id())
-    assert not await fresh_storage.delete_memory(tenant, first.id, NOW, history_id=new_id())
+    await recording.insert_memories(tenant, [first, twin], NOW, history_ids=[new_id(), new_id()])
+    await recording.update_memory(tenant, first.id, changes_for("beta words"), NOW, history_id=new_id())
+    assert await recording.delete_memory(tenant, first.id, NOW, history_id=new_id())
+    assert not await recording.delete_memory(tenant, first.id, NOW, history_id=new_id())
 
-    got = await _deliveries(fresh_storage, tenant, every)
+    got = await _deliveries(recording, tenant, every)
     assert sorted(d.event_type for d in got) == ["memory.created", "memory.deleted", "memory.updated"]
     assert all(d.status == "pending" and d.attempts == 0 for d in got)
     created = next(d for d in got if d.event_type == "memory.created")
@@ -64,16 +74,15 @@ async def test_writes_fan_out_to_matching_active_webhooks(fresh_storage: Storage
     assert created.id == f"dlv_{created.event_id[4:]}_{every.id[3:]}"
     updated = next(d for d in got if d.event_type == "memory.updated")
     assert json.loads(updated.payload)["data"]["memory"]["content"] == "beta words"
-    assert [d.event_type for d in await _deliveries(fresh_storage, tenant, created_only)] == ["memory.created"]
-    assert await _deliveries(fresh_storage, tenant, paused) == []
-    assert await _deliveries(fresh_storage, other_tenant, other) == []
-    assert await _deliveries(fresh_storage, other_tenant, every) == []  # another tenant's webhook id: nothing
+    assert [d.event_type for d in await _deliveries(recording, tenant, created_only)] == ["memory.created"]
+    assert await _deliveries(recording, tenant, paused) == []
+    assert await _deliveries(recording, other_tenant, other) == []
+    assert await _deliveries(recording, other_tenant, every) == []  # another tenant's webhook id: nothing
 
 
-async def test_learn_raises_created_and_discovered_once(fresh_storage: Storage, tenant: str) -> None:
-    _recording(fresh_storage)
+async def test_learn_raises_created_and_discovered_once(recording: Storage, tenant: str) -> None:
     hook = webhook(tenant, "memory.created", "concept.discovered")
-    await fresh_storage.create_webhook(hook)
+    await recording.create_webhook(hook)
     for text in ("Aurora ships in May", "Aurora slips to June"):
         mem = memory(tenant, text)
         write = LearnWrite(
@@ -84,8 +93,8 @@ async def test_learn_raises_created_and_discovered_once(fresh_storage: Storage, 
             memories=[mem], concepts=[ConceptMention(key="aurora", name="Aurora", kind="project", description="")],
             links=[], decisions=[], link_increment=0.1, now=NOW, history_ids=[new_id()],
         )  # fmt: skip
-        await fresh_storage.learn(tenant, write)
-    kinds = sorted(d.event_type for d in await _deliveries(fresh_storage, tenant, hook))
+        await recording.learn(tenant, write)
+    kinds = sorted(d.event_type for d in await _deliveries(recording, tenant, hook))
     assert kinds == ["concept.discovered", "memory.created", "memory.created"]
 
 
@@ -121,24 +130,23 @@ async def test_claims_are_exclusive_and_outcomes_recorded(fresh_storage: Storage
     assert await fresh_storage.replay_delivery("nobody", failed.id, retry) is None
 
 
-async def test_erasure_leaves_only_tenant_erased(fresh_storage: Storage, tenant: str, other_tenant: str) -> None:
-    _recording(fresh_storage)
+async def test_erasure_leaves_only_tenant_erased(recording: Storage, tenant: str, other_tenant: str) -> None:
     told, untold, other = webhook(tenant, "tenant.erased"), webhook(tenant, "memory.created"), webhook(other_tenant)
     for hook in (told, untold, other):
-        await fresh_storage.create_webhook(hook)
-    await fresh_storage.insert_memories(tenant, [memory(tenant, "gone")], NOW, history_ids=[new_id()])
-    await fresh_storage.insert_memories(other_tenant, [memory(other_tenant, "kept")], NOW, history_ids=[new_id()])
-    await fresh_storage.erase_tenant(tenant)
+        await recording.create_webhook(hook)
+    await recording.insert_memories(tenant, [memory(tenant, "gone")], NOW, history_ids=[new_id()])
+    await recording.insert_memories(other_tenant, [memory(other_tenant, "kept")], NOW, history_ids=[new_id()])
+    await recording.erase_tenant(tenant)
 
-    assert await fresh_storage.list_webhooks(tenant) == []
-    assert await fresh_storage.get_webhook(tenant, untold.id) is None
-    kept = await fresh_storage.get_webhook(tenant, told.id)
+    assert await recording.list_webhooks(tenant) == []
+    assert await recording.get_webhook(tenant, untold.id) is None
+    kept = await recording.get_webhook(tenant, told.id)
     assert kept is not None and kept.status == "erased"
-    assert [d.event_type for d in await _deliveries(fresh_storage, tenant, told)] == ["tenant.erased"]
-    assert await _deliveries(fresh_storage, tenant, untold) == []
-    assert [d.event_type for d in await _deliveries(fresh_storage, other_tenant, other)] == ["memory.created"]
-    assert await fresh_storage.delete_webhook(tenant, told.id)  # what the dispatcher does once it is told
-    assert await fresh_storage.get_webhook(tenant, told.id) is None
+    assert [d.event_type for d in await _deliveries(recording, tenant, told)] == ["tenant.erased"]
+    assert await _deliveries(recording, tenant, untold) == []
+    assert [d.event_type for d in await _deliveries(recording, other_tenant, other)] == ["memory.created"]
+    assert await recording.delete_webhook(tenant, told.id)  # what the dispatcher does once it is told
+    assert await recording.get_webhook(tenant, told.id) is None
 
 
 async def test_webhooks_are_scoped_by_tenant(storage: Storage, tenant: str, other_tenant: str) -> None:
@@ -157,10 +165,9 @@ async def test_webhooks_are_scoped_by_tenant(storage: Storage, tenant: str, othe
     assert await storage.get_webhook(tenant, hook.id) is None
 
 
-async def test_unchanged_memory_raises_no_update(fresh_storage: Storage, tenant: str) -> None:
-    _recording(fresh_storage)
+async def test_unchanged_memory_raises_no_update(recording: Storage, tenant: str) -> None:
     hook = webhook(tenant, "memory.updated")
-    await fresh_storage.create_webhook(hook)
+    await recording.create_webhook(hook)
     missing = "0" * 26
-    assert await fresh_storage.update_memory(tenant, missing, MemoryChanges(role="x"), NOW, history_id=new_id()) is None
-    assert await _deliveries(fresh_storage, tenant, hook) == []
+    assert await recording.update_memory(tenant, missing, MemoryChanges(role="x"), NOW, history_id=new_id()) is None
+    assert await _deliveries(recording, tenant, hook) == []
