@@ -161,6 +161,7 @@ def test_tenant_erasure_reaches_its_endpoint_then_nothing_remains(hooked: Runnin
         assert admin.get("/v1/webhooks", headers=as_tenant).json()["webhooks"] == []
 
 
+@pytest.mark.slow  # two server starts: 10-20 s on the loaded machine
 def test_a_restart_mid_retry_loses_nothing(target_name: str) -> None:
     running = TARGETS[target_name]().start(require_api_key=True, extra_env=FAST)
     receiver = Receiver()
