@@ -18,7 +18,7 @@ TURNS = [
 
 @pytest.fixture
 def taught(tenant):
-    tenant_id, client = tenant
+    _, client = tenant
     for user, ai in TURNS:
         response = client.post("/v1/learn", json={"user_message": user, "ai_response": ai, "session_id": "s-1"})
         assert response.status_code == 200, response.text
