@@ -46,6 +46,8 @@ OTHER_RUNTIMES = (
     # and its scrape route (no Lambda function serves it); one process's Idempotency-Key file
     "continuum/embeddings/workers_ai.py", "continuum/embeddings/local.py", "continuum/observability/metrics.py",
     "continuum/api/routers/metrics.py", "continuum/cache/sqlite_file.py",
+    # the web console's static files and route: the local server serves it (docs/console.md)
+    "continuum/console", "continuum/api/routers/console.py",
 )  # fmt: skip
 REMOVE = (
     "bin",
