@@ -37,12 +37,18 @@ def tenant(console_server: RunningServer) -> Iterator[tuple[str, str]]:
     with console_server.client(key) as client:
         for user, ai in TURNS:
             response = client.post(
-                "/v1/learn", json={"user_message": user, "ai_response": ai, "session_id": "s-1", "instance_id": "pet-bot"}
+                "/v1/learn",
+                json={"user_message": user, "ai_response": ai, "session_id": "s-1", "instance_id": "pet-bot"},
             )
             assert response.status_code == 200, response.text
         stored = client.post(
             "/v1/memories",
-            json={"content": "Ana's birthday is on 3 March.", "role": "user", "session_id": "s-2", "metadata": {"kind": "fact"}},
+            json={
+                "content": "Ana's birthday is on 3 March.",
+                "role": "user",
+                "session_id": "s-2",
+                "metadata": {"kind": "fact"},
+            },
         )
         assert stored.status_code == 201
     yield tenant_id, key
