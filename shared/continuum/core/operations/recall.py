@@ -33,7 +33,7 @@ class ScoreParts:
 
 @dataclass
 class ScoreExplanation:
-    """Why a memory ranked where it did (docs/recall.md#explain).
+    """Why a memory ranked where it did (docs/console.md#explain).
 
     `parts`: the weighted contributions, which add up to the score. `signals`: the values
     before weights: lexical, graph and dense each over the best in the candidate pool
