@@ -233,6 +233,9 @@ def test_every_view_passes_axe_and_fits(browser, console_server, tenant, axe_sou
             page.get_by_label("Message").fill("Where does Ana live?")
             page.get_by_role("button", name="Recall").click()
             expect(page.locator("table.parts").first).to_be_visible()
+            check_axe(page, axe_source, f"recall result at {width}px")
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 1, f"the recall result at {width}px scrolls sideways by {overflow}px"
             page.screenshot(path=SHOTS / "mobile-recall.png", full_page=True)
     finally:
         context.close()

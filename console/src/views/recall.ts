@@ -57,7 +57,7 @@ function show(out: HTMLElement, result: Recall): void {
     h(
       "ol",
       { class: "ranked" },
-      result.memories.map((m) => {
+      result.memories.map((m, index) => {
         const parts = m.explain?.parts;
         return h(
           "li",
@@ -65,7 +65,7 @@ function show(out: HTMLElement, result: Recall): void {
           h("a", { href: `#/memory/${encodeURIComponent(m.id)}` }, excerpt(m.content, 200)),
           h("div", { class: "score" }, `score ${m.score.toFixed(4)}`, m.concepts?.length ? ` · via ${m.concepts.join(", ")}` : ""),
           parts ? bar(parts, best) : null,
-          parts ? partsTable(parts, m.explain!.signals) : null,
+          parts ? partsTable(parts, m.explain!.signals, `Score parts of memory ${index + 1}`) : null,
         );
       }),
     ),
@@ -94,8 +94,12 @@ function bar(parts: Parts, best: number): HTMLElement {
   return el;
 }
 
-function partsTable(parts: Parts, signals: Parts): HTMLElement {
+function partsTable(parts: Parts, signals: Parts, label: string): HTMLElement {
+  // In its own focusable scroll region: at phone width the table scrolls, not the page.
   return h(
+    "div",
+    { class: "scroll parts-scroll", tabindex: 0, role: "region", "aria-label": label },
+    h(
     "table",
     { class: "parts" },
     h("caption", { class: "sr-only" }, "Score parts"),
@@ -105,6 +109,7 @@ function partsTable(parts: Parts, signals: Parts): HTMLElement {
       {},
       h("tr", {}, h("th", { scope: "row" }, "weighted part"), PART_NAMES.map((n) => h("td", {}, parts[n].toFixed(4)))),
       h("tr", {}, h("th", { scope: "row" }, "raw signal"), PART_NAMES.map((n) => h("td", {}, signals[n].toFixed(3)))),
+    ),
     ),
   );
 }
