@@ -24,12 +24,6 @@ AXE = REPO / "console" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = REPO / "docs" / "console"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if Path(str(item.fspath)).parent == Path(__file__).parent:
-            item.add_marker(pytest.mark.slow)
-
-
 @pytest.fixture(scope="session")
 def console_server() -> Iterator[RunningServer]:
     running = SqliteTarget().start(require_api_key=True)

@@ -7,8 +7,11 @@ import os
 import shutil
 import subprocess
 
+import pytest
+
 from tests.support.servers import REPO
 
+pytestmark = pytest.mark.slow  # a browser and a server, or an npm build: tens of seconds
 STATIC = REPO / "shared" / "continuum" / "console" / "static"
 
 

@@ -25,6 +25,7 @@ TURNS = [
     ("Orion needs a Redis cache for the charts.", "Redis in front of PostgreSQL keeps Orion's charts fast."),
     ("My blog runs on Django these days.", "Django is a fine choice for a blog."),
 ]
+pytestmark = pytest.mark.slow  # a browser and a server, or an npm build: tens of seconds
 VIEWS = ["overview", "memories", "graph", "recall", "data"]
 
 
