@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
+from continuum.ids import IdGenerator
 from tests.browser.conftest import SHOTS
 from tests.support.servers import RunningServer
 
@@ -29,6 +31,24 @@ pytestmark = pytest.mark.slow  # a browser and a server, or an npm build: tens o
 VIEWS = ["overview", "memories", "graph", "recall", "data"]
 
 
+def history_lines(tenant_id: str) -> str:
+    """An export of notes from the past weeks (import keeps their times): the growth chart's days."""
+    now = datetime.now(UTC)
+    ids = IdGenerator()
+    lines = [{"type": "header", "format": "continuum-export", "version": 1, "tenant_id": tenant_id,
+              "exported_at": now.isoformat()}]  # fmt: skip
+    for days_ago in range(24, 0, -1):
+        for n in range(days_ago % 4):
+            at = now - timedelta(days=days_ago, minutes=n)
+            lines.append({
+                "type": "memory", "id": ids.new_id(int(at.timestamp() * 1000)),
+                "content": f"Walked Biscuit for {20 + n * 10} minutes on day {24 - days_ago}.",
+                "role": "user", "instance_id": "pet-bot", "session_id": f"walks-{days_ago}", "metadata": {},
+                "created_at": at.isoformat(), "updated_at": at.isoformat(), "expires_at": None,
+            })  # fmt: skip
+    return "\n".join(json.dumps(line) for line in lines) + "\n"
+
+
 @pytest.fixture(scope="module")
 def tenant(console_server: RunningServer) -> Iterator[tuple[str, str]]:
     """A tenant with a key and what an agent taught it."""
@@ -36,6 +56,10 @@ def tenant(console_server: RunningServer) -> Iterator[tuple[str, str]]:
         tenant_id = "console-demo"
         key = admin.post("/v1/keys", json={"tenant_id": tenant_id, "name": "console"}).json()["api_key"]
     with console_server.client(key) as client:
+        imported = client.post(
+            "/v1/import", content=history_lines(tenant_id), headers={"Content-Type": "application/x-ndjson"}
+        )
+        assert imported.status_code == 200, imported.text
         for user, ai in TURNS:
             response = client.post(
                 "/v1/learn",

@@ -56,42 +56,59 @@ export async function overview(main: HTMLElement): Promise<void> {
   );
 }
 
+const DAYS = 30;
+const DAY_MS = 86_400_000;
+
 function growthChart(memories: MemoryList["memories"], partial: boolean): HTMLElement {
   if (memories.length === 0) return h("p", {}, "Nothing stored yet.");
+  // The last 30 calendar days up to the newest memory: the total at the end of each day.
+  const newest = Date.parse(memories[0].created_at.slice(0, 10) + "T00:00:00Z");
+  const days = Array.from({ length: DAYS }, (_, i) => new Date(newest - (DAYS - 1 - i) * DAY_MS).toISOString().slice(0, 10));
   const perDay = new Map<string, number>();
+  let before = 0;
   for (const m of memories) {
     const day = m.created_at.slice(0, 10);
-    perDay.set(day, (perDay.get(day) ?? 0) + 1);
+    if (day < days[0]) before++;
+    else perDay.set(day, (perDay.get(day) ?? 0) + 1);
   }
-  const days = [...perDay.keys()].sort().slice(-30);
-  let total = memories.length - days.reduce((sum, d) => sum + (perDay.get(d) ?? 0), 0);
+  let total = before;
   const cumulative = days.map((d) => (total += perDay.get(d) ?? 0));
   const most = Math.max(...cumulative, 1);
   const svgNs = "http://www.w3.org/2000/svg";
-  const width = 600;
-  const height = 160;
-  const bar = width / days.length;
+  const [width, height, top, bottom] = [1000, 220, 18, 22];
+  const bar = width / DAYS;
   const svg = document.createElementNS(svgNs, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("class", "chart");
   svg.setAttribute("role", "img");
   svg.setAttribute(
     "aria-label",
-    `Memories stored, cumulative, over the last ${days.length} active days: from ${cumulative[0]} to ${cumulative[cumulative.length - 1]}`,
+    `Memories stored, total at the end of each of the last ${DAYS} days: from ${cumulative[0]} on ${days[0]} to ${total} on ${days[DAYS - 1]}`,
   );
+  const text = (x: number, y: number, value: string, anchor: string) => {
+    const label = document.createElementNS(svgNs, "text");
+    label.setAttribute("x", String(x));
+    label.setAttribute("y", String(y));
+    label.setAttribute("text-anchor", anchor);
+    label.textContent = value;
+    svg.appendChild(label);
+  };
   days.forEach((day, i) => {
     const value = cumulative[i];
-    const barHeight = Math.max((value / most) * (height - 10), 2);
+    const barHeight = value === 0 ? 0 : Math.max((value / most) * (height - top - bottom), 2);
     const rect = document.createElementNS(svgNs, "rect");
-    rect.setAttribute("x", String(i * bar + 2));
-    rect.setAttribute("y", String(height - barHeight));
-    rect.setAttribute("width", String(Math.max(bar - 4, 1)));
+    rect.setAttribute("x", String(i * bar + 1));
+    rect.setAttribute("y", String(height - bottom - barHeight));
+    rect.setAttribute("width", String(bar - 2));
     rect.setAttribute("height", String(barHeight));
     const title = document.createElementNS(svgNs, "title");
-    title.textContent = `${day}: ${value} (${perDay.get(day)} new)`;
+    title.textContent = `${day}: ${value} (${perDay.get(day) ?? 0} new)`;
     rect.appendChild(title);
     svg.appendChild(rect);
   });
+  text(4, top - 4, `${most.toLocaleString("en")}`, "start");
+  text(2, height - 4, days[0], "start");
+  text(width - 2, height - 4, days[DAYS - 1], "end");
   return h(
     "figure",
     {},
@@ -99,8 +116,8 @@ function growthChart(memories: MemoryList["memories"], partial: boolean): HTMLEl
     h(
       "figcaption",
       {},
-      `Memories stored per active day, cumulative (${days[0]} to ${days[days.length - 1]})`,
-      partial ? `; counted from the newest ${memories.length.toLocaleString("en")}` : "",
+      `Memories stored: the total at the end of each of the last ${DAYS} days`,
+      partial ? ` (counted from the newest ${memories.length.toLocaleString("en")})` : "",
       ".",
     ),
   );
