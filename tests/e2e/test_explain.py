@@ -88,3 +88,14 @@ def test_explain_must_be_a_boolean(taught):
     response = taught.post("/v1/recall", json={"message": "Biscuit", "explain": "maybe"})
     assert response.status_code == 422
     assert "explain" in response.json()["error"]["message"]
+
+
+def test_the_sdk_asks_for_explanations(server, taught):
+    from continuum.client import Continuum
+
+    with Continuum(server.url, taught.headers["X-API-Key"]) as sdk:
+        recalled = sdk.recall(message="When did I adopt Biscuit?", explain=True)
+        assert recalled.memories and all(m.explain is not None for m in recalled.memories)
+        assert all(m.explain is None for m in sdk.recall(message="When did I adopt Biscuit?").memories)
+        found = sdk.search(query="Orion dashboard", explain=True)
+        assert found.results and found.results[0].explain.parts.lexical > 0
