@@ -33,7 +33,7 @@ function exportCard(): HTMLElement {
       progress.value = 1;
       note.textContent = `${lines.toLocaleString("en")} records, ${(bytes / 1024).toFixed(1)} KiB.`;
       const url = URL.createObjectURL(new Blob(chunks as BlobPart[], { type: "application/x-ndjson" }));
-      const name = `continuum-${session.tenant ?? "tenant"}.jsonl`;
+      const name = `continuum-${tenantOf(chunks) ?? session.tenant ?? "tenant"}.jsonl`;
       const link = h("a", { href: url, download: name, class: "button" }, `Save ${name}`);
       save.appendChild(link);
       say("Export ready.");
@@ -92,9 +92,9 @@ function importCard(): HTMLElement {
           note.textContent = `Import failed: ${body?.error?.message ?? request.status}`;
           return;
         }
-        const imported = Object.entries(body.imported as Record<string, number>).map(([k, v]) => `${v} ${k}`).join(", ");
-        const skipped = Object.values(body.skipped as Record<string, number>).reduce((a, b) => a + b, 0);
-        note.textContent = `Imported ${imported || "nothing"}; ${skipped} already present.`;
+        const list = (counts: Record<string, number>) =>
+          Object.entries(counts).map(([kind, n]) => `${kind} ${n}`).join(", ") || "none";
+        note.textContent = `Written: ${list(body.imported)}. Skipped, already present: ${list(body.skipped)}.`;
         say("Import finished.");
       } catch {
         note.textContent = `Import failed: ${request.status}`;
@@ -106,4 +106,15 @@ function importCard(): HTMLElement {
     request.send(chosen);
   });
   return form;
+}
+
+/** The tenant named by an export's header line (its first line). */
+function tenantOf(chunks: Uint8Array[]): string | null {
+  const head = new TextDecoder().decode(chunks[0] ?? new Uint8Array()).split("\n", 1)[0];
+  try {
+    const tenant = JSON.parse(head)?.tenant_id;
+    return typeof tenant === "string" && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(tenant) ? tenant : null;
+  } catch {
+    return null;
+  }
 }
