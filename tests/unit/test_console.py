@@ -61,3 +61,10 @@ def test_without_its_files_the_console_says_where_it_is_served(client, monkeypat
 
 def test_the_console_needs_no_key_and_is_not_in_the_api_document(client):
     assert "/console" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_a_file_gone_since_start_is_a_404_not_a_500(client, monkeypatch, tmp_path):
+    gone = tmp_path / "old.js"
+    monkeypatch.setitem(console.ASSETS, "assets/old.js", gone)
+    response = client.get("/console/assets/old.js")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"

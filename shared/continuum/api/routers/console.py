@@ -60,6 +60,8 @@ ASSETS = _assets(STATIC)
 
 def _file(name: str) -> Response:
     path = ASSETS.get(name)
+    if path is not None and not path.is_file():
+        path = None  # the console was rebuilt since the server started: its page names new files
     if path is None:
         if not ASSETS:
             return JSONResponse(error_body("not_available", NOT_HERE), status_code=501, headers=SECURITY)
