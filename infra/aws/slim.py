@@ -47,6 +47,8 @@ OTHER_RUNTIMES = (
     "continuum/embeddings/workers_ai.py", "continuum/embeddings/local.py", "continuum/observability/metrics.py",
     "continuum/api/routers/metrics.py", "continuum/cache/sqlite_file.py",
     "continuum/runtime/webhooks.py",  # the local server's webhook dispatcher task (Lambda: aws/dispatch.py)
+    # the web console's static files and route: the local server serves it (docs/console.md)
+    "continuum/console", "continuum/api/routers/console.py",
 )  # fmt: skip
 REMOVE = (
     "bin",

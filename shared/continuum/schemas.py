@@ -13,7 +13,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 from continuum.api.json_schema import (
     IDENTIFIER_PATTERN,
@@ -206,15 +215,53 @@ class LearnResponse(Model):
     tenant_id: str
 
 
+EXPLAIN = "Add each result's score parts (`explain`); computed fresh, never from the result cache"
+
+
 class RecallRequest(Strict):
     message: Query
     max_concepts: int = Field(default=10, ge=1, le=100)
     limit: int = Field(default=10, ge=1, le=100)
     instance_id: Identifier | None = None
     session_id: Identifier | None = None
+    explain: bool = Field(default=False, description=EXPLAIN)
 
 
-class RecalledMemory(Model):
+class ScoreParts(Model):
+    lexical: float = Field(description="The query's own words (BM25)")
+    graph: float = Field(description="Words of concepts linked to the query's concepts (BM25)")
+    dense: float = Field(description="Embedding similarity (0 without embeddings)")
+    context: float = Field(description="The best score among the neighbouring turns")
+    time: float = Field(description="A 'when' question and a memory that places something in time")
+    recency: float = Field(description="Age: newer memories break near-ties")
+
+
+class ScoreExplanation(Model):
+    """Why a result ranked where it did."""
+
+    parts: ScoreParts = Field(description="Weighted contributions: they add up to `score` (before its rounding)")
+    signals: ScoreParts = Field(
+        description="Values before weights: lexical, graph, dense over the best candidate (0 to 1); context the "
+        "best neighbour's fused score; time 0 or 1; recency 1 today, 0.5 at 30 days"
+    )
+    cosine: float = Field(description="Raw cosine similarity to the query (0 without embeddings)")
+
+
+class Explained(Model):
+    """A result whose `explain` appears only when the request asked for it (explain: true)."""
+
+    explain: ScoreExplanation | None = Field(default=None, description="Only with explain: true")
+
+    # No return annotation: pydantic would take it for the serialized schema (an untyped object).
+    @model_serializer(mode="wrap")
+    def _without_empty_explain(self, handler: SerializerFunctionWrapHandler):  # noqa: ANN202
+        data = handler(self)
+        if isinstance(data, dict) and data.get("explain", 0) is None:
+            del data["explain"]
+        return data
+
+
+class RecalledMemory(Explained):
     id: str
     content: str
     role: str
@@ -352,9 +399,10 @@ class SearchRequest(Strict):
     limit: int = Field(default=10, ge=1, le=100)
     mode: SearchMode = SearchMode.hybrid
     filters: SearchFilters = Field(default_factory=SearchFilters)
+    explain: bool = Field(default=False, description=EXPLAIN)
 
 
-class SearchResult(Model):
+class SearchResult(Explained):
     id: str
     content: str
     score: float

@@ -67,6 +67,11 @@ def test_init_then_serve_answers_learn_and_recall(plain_install: Path) -> None:
         assert recalled.status_code == 200, recalled.text
         assert "FastAPI" in recalled.json()["context"]
         assert httpx.get(f"{server.url}/metrics", timeout=10).status_code == 200
+        # the console's built files are package data: served with no Node and nothing else installed
+        page = httpx.get(f"{server.url}/console", timeout=10)
+        assert page.status_code == 200 and "/console/assets/" in page.text
+        script = page.text.split('src="', 1)[1].split('"', 1)[0]
+        assert httpx.get(f"{server.url}{script}", timeout=10).status_code == 200
     finally:
         server.stop()
 

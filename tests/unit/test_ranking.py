@@ -92,3 +92,34 @@ def test_query_weights_scale_contributions():
     stats = LexicalStats(doc_count=100, term_total=1000, document_frequency={"tea": 3})
     full, half = bm25({"tea": 1.0}, [["tea"]], stats)[0], bm25({"tea": 0.5}, [["tea"]], stats)[0]
     assert half == pytest.approx(full / 2)
+
+
+def test_explain_splits_a_score_into_weighted_parts_that_add_up():
+    from continuum.core.ranking import Scored, explain
+    from continuum.core.ranking_config import RankingConfig
+
+    config = RankingConfig(lexical_weight=1.0, dense_weight=0.8, context_weight=0.7, recency_weight=0.02)
+    # as retrieval builds it: fused = lexical + dense + context; time multiplies it; recency adds
+    fused = 1.0 * 0.6 + 0.8 * 0.5 + 0.21
+    item = Scored(memory=None, score=fused * 1.2 + 0.02 * 0.9, lexical=0.6, graph=0.25, dense=0.5,  # type: ignore[arg-type]
+                  semantic=0.42, context=0.21, temporal=0.2, recency=0.9)  # fmt: skip
+    explained = explain(item, config)
+    parts = explained.parts
+    assert sum(vars(parts).values()) == pytest.approx(item.score, abs=1e-5)
+    assert parts.lexical == pytest.approx(0.35) and parts.graph == pytest.approx(0.25)
+    assert parts.dense == pytest.approx(0.4) and parts.context == pytest.approx(0.21)
+    assert parts.time == pytest.approx(0.2 * fused) and parts.recency == pytest.approx(0.018)
+    signals = explained.signals
+    assert (signals.lexical, signals.graph, signals.dense) == pytest.approx((0.35, 0.25, 0.5))
+    assert signals.context == pytest.approx(0.3) and signals.time == 1.0 and signals.recency == 0.9
+    assert explained.cosine == pytest.approx(0.42)
+
+
+def test_explain_with_context_off_reports_no_context_signal():
+    from continuum.core.ranking import Scored, explain
+    from continuum.core.ranking_config import RankingConfig
+
+    item = Scored(memory=None, score=1.0, lexical=1.0)  # type: ignore[arg-type]
+    explained = explain(item, RankingConfig(context=False, recency=False))
+    assert explained.parts.context == 0.0 and explained.signals.context == 0.0
+    assert explained.parts.lexical == 1.0 and explained.signals.time == 0.0

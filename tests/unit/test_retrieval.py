@@ -181,3 +181,33 @@ async def test_a_recall_with_graph_links_resolves_concept_names_without_a_round_
     assert len(storage.calls) == 8
     assert storage.round_trips == 6
     await built.close()
+
+
+async def test_explained_parts_add_up_to_each_score_whatever_is_switched_on(engine):
+    for user, ai in (
+        ("Orion streams its events through Kafka.", "Noted: Orion depends on Kafka."),
+        ("Kafka runs on the Zeus cluster.", "So Kafka depends on Zeus."),
+        ("When did Orion launch? Last week.", "Orion launched last week, on Kafka."),
+    ):
+        await engine.learn("t", LearnInput(user_message=user, ai_response=ai, session_id="s"))
+    await store(engine, "t", "Zeus maintenance happens every Friday")
+    for changes in ({}, {"context": False}, {"time": False, "recency": False}, {"graph": False}):
+        configure(engine, **{"context": True, "time": True, "recency": True, "graph": True, **changes})
+        for message in ("Is Orion at risk?", "When did Orion launch?"):
+            recalled = await engine.recall("t", RecallQuery(message=message, explain=True))
+            assert recalled.memories, (changes, message)
+            for memory in recalled.memories:
+                parts = vars(memory.explain.parts)
+                assert sum(parts.values()) == pytest.approx(memory.score, abs=1e-4), (changes, message, parts)
+                if changes.get("context") is False:
+                    assert parts["context"] == 0
+                if changes.get("graph") is False:
+                    assert parts["graph"] == 0
+    configure(engine, graph=True, context=True, time=True, recency=True)
+    # Zeus is two links from Orion: its memory is found by the graph's words alone
+    found = await engine.search("t", SearchQuery(query="Is Orion at risk?", explain=True))
+    zeus = next(r for r in found.results if r.content.startswith("Zeus maintenance"))
+    assert zeus.explain.parts.graph > 0 and zeus.explain.parts.lexical == 0
+    plain = await engine.search("t", SearchQuery(query="Is Orion at risk?"))
+    assert all(r.explain is None for r in plain.results)
+    assert [r.id for r in plain.results] == [r.id for r in found.results]

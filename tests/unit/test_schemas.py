@@ -113,3 +113,20 @@ def test_learning_needs_some_text() -> None:
 def test_the_largest_double_round_trips() -> None:
     created = MemoryCreate.model_validate_json('{"content": "x", "metadata": {"x": 1.7976931348623157e308}}')
     assert math.isfinite(created.metadata["x"])
+
+
+def test_explain_appears_in_a_result_only_when_asked_for():
+    from continuum.schemas import RecalledMemory, ScoreExplanation, SearchResult
+
+    base = {"id": "m", "content": "c", "role": "user", "score": 1.0, "created_at": "2026-01-01T00:00:00Z",
+            "instance_id": None, "session_id": None, "metadata": {}}  # fmt: skip
+    parts = dict.fromkeys(("lexical", "graph", "dense", "context", "time", "recency"), 0.5)
+    explained = {"parts": parts, "signals": parts, "cosine": 0.0}
+    for model in (RecalledMemory, SearchResult):
+        plain = model.model_validate(base).model_dump(mode="json")
+        assert "explain" not in plain and plain["instance_id"] is None  # other nulls stay
+        full = model.model_validate({**base, "explain": explained}).model_dump(mode="json")
+        assert full["explain"] == ScoreExplanation.model_validate(explained).model_dump(mode="json")
+        # the documented response still lists its fields (a serializer must not hide them)
+        schema = model.model_json_schema(mode="serialization")
+        assert {"id", "score", "explain"} <= set(schema["properties"])

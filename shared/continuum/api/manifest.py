@@ -67,6 +67,7 @@ GROUPS: tuple[RouteGroup, ...] = (
     # MCP over streamable HTTP: one POST per JSON-RPC message; the tools check `write` themselves
     RouteGroup("mcp", function="mcp", unkeyed=_routes("POST /mcp"), queries=_routes("POST /mcp")),
     RouteGroup("metrics", function=None),  # Prometheus scrape: long-running servers only
+    RouteGroup("console", function=None),  # the web console's static files: the local server (docs/console.md)
     RouteGroup(
         "mem0", function="mem0",  # mem0's client (PyPI mem0ai): api/routers/mem0.py
         writes=_routes("POST /v3/memories/add/", "POST /v1/memories/"),

@@ -60,7 +60,7 @@ def recall_query(body: RecallRequest) -> RecallQuery:
 
     return RecallQuery(
         message=body.message, max_concepts=body.max_concepts, limit=body.limit,
-        instance_id=body.instance_id, session_id=body.session_id,
+        instance_id=body.instance_id, session_id=body.session_id, explain=body.explain,
     )  # fmt: skip
 
 
@@ -74,7 +74,10 @@ def memory_filters(filters: SearchFilters) -> MemoryFilters:
 def search_query(body: SearchRequest) -> SearchQuery:
     from continuum.core.operations.search import SearchQuery
 
-    return SearchQuery(query=body.query, limit=body.limit, mode=body.mode.value, filters=memory_filters(body.filters))
+    return SearchQuery(
+        query=body.query, limit=body.limit, mode=body.mode.value, filters=memory_filters(body.filters),
+        explain=body.explain,
+    )  # fmt: skip
 
 
 def new_memory(body: MemoryCreate) -> NewMemory:

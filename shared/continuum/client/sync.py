@@ -152,10 +152,12 @@ class Continuum:
         )
 
     def recall(self, *, message: str, max_concepts: int | None = None, limit: int | None = None,
-               instance_id: str | None = None, session_id: str | None = None) -> RecallResponse:  # fmt: skip
-        """Ranked memories and a context block for `message`."""
+               instance_id: str | None = None, session_id: str | None = None,
+               explain: bool | None = None) -> RecallResponse:  # fmt: skip
+        """Ranked memories and a context block for `message`; `explain`: each memory's score parts."""
         return self._send(ops.recall(fields(message=message, max_concepts=max_concepts, limit=limit,
-                                            instance_id=instance_id, session_id=session_id)))  # fmt: skip
+                                            instance_id=instance_id, session_id=session_id,
+                                            explain=explain)))  # fmt: skip
 
     def turn(self, *, user_message: str, ai_response: str = "", message: str | None = None,
              thinking: str | None = None, instance_id: str | None = None, session_id: str | None = None,
@@ -168,9 +170,12 @@ class Continuum:
         )))  # fmt: skip
 
     def search(self, *, query: str, limit: int | None = None, mode: str | None = None,
-               filters: SearchFilters | Mapping[str, Any] | None = None) -> SearchResponse:  # fmt: skip
-        """Memories matching `query` (`mode`: hybrid, lexical or semantic); `filters` as the API's."""
-        return self._send(ops.search(fields(query=query, limit=limit, mode=mode, filters=as_dict(filters))))
+               filters: SearchFilters | Mapping[str, Any] | None = None,
+               explain: bool | None = None) -> SearchResponse:  # fmt: skip
+        """Memories matching `query` (`mode`: hybrid, lexical or semantic); `filters` as the API's;
+        `explain`: each result's score parts."""
+        return self._send(ops.search(fields(query=query, limit=limit, mode=mode, filters=as_dict(filters),
+                                                explain=explain)))  # fmt: skip
 
     def create_memory(self, *, content: str, role: str | None = None, instance_id: str | None = None,
                       session_id: str | None = None, metadata: dict[str, Any] | None = None,

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from continuum.core.operations.recall import ScoreExplanation, ScoreParts
+from continuum.core.ranking_config import RankingConfig
 from continuum.core.text import normalize
 from continuum.models import LexicalStats, MemoryRecord
 
@@ -58,7 +60,12 @@ def bm25(
 
 @dataclass
 class Scored:
-    """A candidate memory with its final score, the signals behind it and the concepts that linked it."""
+    """A candidate memory with its final score, the signals behind it and the concepts that linked it.
+
+    `lexical`: scaled BM25 of all query terms, `graph` the share of it that the linked
+    concepts' terms brought; `semantic`: raw cosine, `dense` the same scaled above the
+    floor; `context`: what the neighbouring turns added (weighted); `temporal`: the time
+    boost applied (0 or `time_boost`); `recency`: the raw age decay."""
 
     memory: MemoryRecord
     score: float
@@ -69,6 +76,31 @@ class Scored:
     context: float = 0.0
     temporal: float = 0.0
     concepts: list[str] = field(default_factory=list)
+    dense: float = 0.0
+
+
+def explain(item: Scored, config: RankingConfig) -> ScoreExplanation:
+    """The score of `item` split into its weighted parts (they add up to `item.score`) and
+    the raw signals behind them (see ScoreExplanation)."""
+    lexical = config.lexical_weight * (item.lexical - item.graph)
+    graph = config.lexical_weight * item.graph
+    dense = config.dense_weight * item.dense
+    fused = lexical + graph + dense + item.context
+    parts = ScoreParts(
+        lexical=lexical, graph=graph, dense=dense, context=item.context,
+        time=item.temporal * fused, recency=config.recency_weight * item.recency,
+    )  # fmt: skip
+    context_weight = config.context_weight if config.context else 0.0
+    signals = ScoreParts(
+        lexical=item.lexical - item.graph, graph=item.graph, dense=item.dense,
+        context=item.context / context_weight if context_weight > 0 else 0.0,
+        time=1.0 if item.temporal > 0 else 0.0, recency=item.recency,
+    )  # fmt: skip
+    return ScoreExplanation(
+        parts=ScoreParts(**{k: round(v, 6) for k, v in vars(parts).items()}),
+        signals=ScoreParts(**{k: round(v, 6) for k, v in vars(signals).items()}),
+        cosine=round(item.semantic, 6),
+    )
 
 
 def recency_score(created_at: datetime, now: datetime, half_life_days: float = 30.0) -> float:

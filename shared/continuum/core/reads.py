@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from continuum.clock import Clock
-from continuum.core.caching import CacheLookup, ResultCache
-from continuum.core.operations.recall import ConceptRelation, Recall, RecalledItem, RecallQuery
+from continuum.core.caching import MISS, CacheLookup, ResultCache
+from continuum.core.operations.recall import ConceptRelation, Recall, RecalledItem, RecallQuery, ScoreExplanation
 from continuum.core.records import Records
 from continuum.errors import InvalidInput, NotFound
 from continuum.ids import is_valid_id
@@ -61,6 +61,15 @@ def _search_from_cache(data: dict[str, Any]) -> SearchResults:
     return SearchResults(**data)
 
 
+def _explainer(retriever: Retriever, wanted: bool) -> Callable[[Scored], ScoreExplanation | None]:
+    """Each result's score parts when asked for (explain: true), else None."""
+    if not wanted:
+        return lambda _: None
+    from continuum.core.ranking import explain
+
+    return lambda scored: explain(scored, retriever.config)
+
+
 class Reads:
     def __init__(
         self, storage: Storage, cache: ResultCache, records: Records, *, clock: Clock, metrics: Metrics,
@@ -76,7 +85,11 @@ class Reads:
 
     async def _cached(self, tenant_id: str, namespace: str, parts: dict[str, Any], started: float) -> CacheLookup:
         """Looked up before the database is read: a miss's result is stored under the
-        generation read here (see ResultCache.store), never under a later one."""
+        generation read here (see ResultCache.store), never under a later one. An explained
+        query neither reads nor fills the cache: its parts are those of a ranking run now,
+        and the cached answers stay the plain ones (the flag is not part of the key)."""
+        if parts.pop("explain", False):
+            return MISS
         found = await self.cache.lookup(tenant_id, namespace, parts)
         if found.value is None:
             return found
@@ -108,6 +121,7 @@ class Reads:
         filters = MemoryFilters(instance_id=query.instance_id, session_id=query.session_id)
         retrieval = await retriever.retrieve(tenant_id, query.message, filters, plan, self.clock.now())
         names = retrieval.names
+        explained = _explainer(retriever, query.explain)
         memories = [
             RecalledItem(
                 id=s.memory.id,
@@ -119,6 +133,7 @@ class Reads:
                 session_id=s.memory.session_id,
                 metadata=s.memory.metadata,
                 concepts=[names.get(key, key) for key in s.concepts],
+                explain=explained(s),
             )
             for s in retrieval.scored
         ]
@@ -168,6 +183,7 @@ class Reads:
             self.indexer.touch(tenant_id)
         plan = retriever.plan(query.query, limit=query.limit, mode=query.mode)
         retrieval = await retriever.retrieve(tenant_id, query.query, query.filters, plan, self.clock.now())
+        explained = _explainer(retriever, query.explain)
         result = SearchResults(
             results=[
                 SearchHit(
@@ -179,6 +195,7 @@ class Reads:
                     instance_id=s.memory.instance_id,
                     session_id=s.memory.session_id,
                     role=s.memory.role,
+                    explain=explained(s),
                 )
                 for s in retrieval.scored
             ],

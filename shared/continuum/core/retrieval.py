@@ -311,6 +311,7 @@ class Retriever:
                     await self._cosines(tenant_id, query_vector, pool)
                 base, lexical = self._base_scores(pool, query.weights, query.stats)
         final = smooth(base, pool.neighbours, config.context_weight if config.context else 0.0)
+        dense = scaled(pool.cosine, config.dense_floor) if pool.cosine else {}
 
         contents: dict[str, str] = {}
         concept_terms = self._concept_terms(query.concepts, query.related)
@@ -322,6 +323,7 @@ class Retriever:
             memory = pool.memories[key]
             item = Scored(memory=memory, score=score, lexical=lexical.get(key, 0.0))
             item.semantic = pool.cosine.get(key, 0.0)
+            item.dense = dense.get(key, 0.0)
             item.context = score - base.get(key, 0.0)
             if plan.temporal:
                 contents[key] = self.cipher.decrypt(memory.content)
@@ -336,10 +338,24 @@ class Retriever:
                 item.concepts = list(dict.fromkeys(n for t, n in concept_terms if t in term_set))[:5]
             scored.append(item)
         best = top(scored, plan.limit)
+        self._graph_shares(text, best, pool, query)
         for item in best:
             if item.memory.id not in contents:
                 contents[item.memory.id] = self.cipher.decrypt(item.memory.content)
         return best, {item.memory.id: contents[item.memory.id] for item in best}
+
+    def _graph_shares(self, text: str, best: list[Scored], pool: _Pool, query: _Query) -> None:
+        """The part of each memory's lexical signal that the linked concepts' terms brought
+        (BM25 adds up over terms, so their own BM25 over the whole is their share)."""
+        own = set(self._index_terms(text))
+        graph = {t: w for t, w in query.weights.items() if t in query.related and t not in own}
+        if not graph:
+            return
+        shares = bm25(graph, [item.memory.terms for item in best], query.stats)
+        for item, share in zip(best, shares, strict=True):
+            total = pool.bm25.get(item.memory.id, 0.0)
+            if total > 0:
+                item.graph = item.lexical * min(share / total, 1.0)
 
     def _base_scores(
         self, pool: _Pool, weights: dict[str, float], stats: LexicalStats

@@ -16,6 +16,34 @@ class RecallQuery:
     limit: int = 10
     instance_id: str | None = None
     session_id: str | None = None
+    explain: bool = False
+
+
+@dataclass
+class ScoreParts:
+    """One value per ranking signal (see ScoreExplanation for what the values are)."""
+
+    lexical: float = 0.0
+    graph: float = 0.0
+    dense: float = 0.0
+    context: float = 0.0
+    time: float = 0.0
+    recency: float = 0.0
+
+
+@dataclass
+class ScoreExplanation:
+    """Why a memory ranked where it did (docs/console.md#explain).
+
+    `parts`: the weighted contributions, which add up to the score. `signals`: the values
+    before weights: lexical, graph and dense each over the best in the candidate pool
+    ([0, 1]); context the best fused score among the neighbouring turns; time 1 when the
+    question asks when and the memory places something in time; recency the age decay
+    (1 today, 0.5 at 30 days). `cosine`: the raw cosine similarity (0 without embeddings)."""
+
+    parts: ScoreParts
+    signals: ScoreParts
+    cosine: float = 0.0
 
 
 @dataclass
@@ -31,6 +59,7 @@ class RecalledItem:
     session_id: str | None
     metadata: dict[str, Any]
     concepts: list[str] = field(default_factory=list)
+    explain: ScoreExplanation | None = None
 
 
 @dataclass

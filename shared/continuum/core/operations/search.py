@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from continuum.core.operations.recall import ScoreExplanation
 from continuum.models import MemoryFilters
 
 SearchMode = Literal["hybrid", "lexical", "semantic"]
@@ -19,6 +20,7 @@ class SearchQuery:
     limit: int = 10
     mode: SearchMode = "hybrid"
     filters: MemoryFilters = field(default_factory=MemoryFilters)
+    explain: bool = False
 
 
 @dataclass
@@ -33,6 +35,7 @@ class SearchHit:
     instance_id: str | None
     session_id: str | None
     role: str
+    explain: ScoreExplanation | None = None
 
 
 @dataclass
