@@ -17,10 +17,12 @@ from continuum.core.auth import Authenticator
 from continuum.core.caching import ResultCache
 from continuum.core.engine import MemoryEngine
 from continuum.core.ratelimit import RateLimiter
+from continuum.errors import ContinuumError
 from continuum.ports import Metrics, Storage
 from continuum.settings import Settings
 
 if TYPE_CHECKING:
+    from continuum.core.federation.service import FederationService
     from continuum.core.portability import Portability
 
 
@@ -38,6 +40,8 @@ class Services:
     clock: Clock
     rate_limiter: RateLimiter
     started: float = field(default_factory=time.monotonic)
+    # CONTINUUM_ENABLE_FEDERATION: the service, or the error a runtime without it answers
+    federation: FederationService | ContinuumError | None = None
 
     @cached_property
     def portability(self) -> Portability:

@@ -71,7 +71,9 @@ async def test_peers_register_list_and_delete(storage: Storage) -> None:
     assert await fed.get_peer(peer.peer_id) == peer and peer.created_at == NOW
     moved = await fed.add_peer(FederationPeer(peer.peer_id, "http://moved", peer.public_key, 9, 9, NOW))
     assert moved.url == "http://moved" and moved.contributed == 0  # re-registering keeps the counts
+    assert await fed.add_contribution("no-such-peer", [FederatedConcept("x", "name")]) == 0
     assert peer.peer_id in {p.peer_id for p in await fed.list_peers()}
+    assert await fed.add_contribution(peer.peer_id, [FederatedConcept("x", "name")]) == 1
     assert await fed.delete_peer(peer.peer_id) is True
     assert await fed.delete_peer(peer.peer_id) is False and await fed.get_peer(peer.peer_id) is None
 
@@ -80,7 +82,9 @@ async def test_take_is_limited_by_ratio_times_contribution(storage: Storage) -> 
     fed = storage.federation
     peer = await fed.add_peer(_peer())
     assert await fed.charge_take(peer.peer_id, 5, 2.0) == 0  # gave nothing: may take nothing
-    await fed.add_contribution(peer.peer_id, 3)
+    given = [FederatedConcept(f"c{i}", "name") for i in range(3)]
+    assert await fed.add_contribution(peer.peer_id, given) == 3
+    assert await fed.add_contribution(peer.peer_id, given[:2]) == 3  # the same concepts again: no credit
     assert await fed.charge_take(peer.peer_id, 4, 2.0) == 4
     assert await fed.charge_take(peer.peer_id, 4, 2.0) == 2  # 2.0 x 3 = 6 in all
     assert await fed.charge_take(peer.peer_id, 1, 2.0) == 0

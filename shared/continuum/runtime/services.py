@@ -96,7 +96,7 @@ def build_services(
         single_process=single, bindings=bindings,
     )  # fmt: skip
     auth = settings.auth
-    return Services(
+    services = Services(
         settings=settings,
         storage=storage,
         cache=cache,
@@ -110,3 +110,8 @@ def build_services(
             prefix=cache_settings.prefix, fallback=InProcessCache(max_entries=RATE_FALLBACK_ENTRIES),
         ),
     )
+    if settings.enable_federation:
+        from continuum.runtime.federation import build_federation
+
+        services.federation = build_federation(settings.federation, storage, clock)
+    return services

@@ -115,6 +115,28 @@ class Settings(GroupsMixin):
     rank_time: bool = field(default=True, metadata=_meta("CONTINUUM_RANK_TIME", _parse_bool))
     enable_federation: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_FEDERATION", _parse_bool))
     enable_webhooks: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_WEBHOOKS", _parse_bool))
+    # Federation (docs/federation.md): the node's Ed25519 key (a 32-byte seed, hex or base64;
+    # else a key file, made on first use), k-anonymity, the contribute-to-access ratio, the
+    # signatures' allowed clock skew.
+    federation_key: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_FEDERATION_KEY", _parse_optional, secret=True)
+    )
+    federation_key_file: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_FEDERATION_KEY_FILE", _parse_optional)
+    )
+    federation_min_tenants: int = field(
+        default=3, metadata=_meta("CONTINUUM_FEDERATION_MIN_TENANTS", _parse_int(1, 1_000_000))
+    )
+    federation_ratio: float = field(
+        default=1.0, metadata=_meta("CONTINUUM_FEDERATION_RATIO", _parse_float(0.0, 1000.0))
+    )
+    federation_max_skew: int = field(
+        default=300, metadata=_meta("CONTINUUM_FEDERATION_MAX_SKEW", _parse_int(5, 3600))
+    )
+    # Product analytics (docs/analytics.md): the key of the tenant hash sent as distinct_id.
+    analytics_secret: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_ANALYTICS_SECRET", _parse_optional, secret=True)
+    )
     log_level: str = field(
         default="INFO", metadata=_meta("CONTINUUM_LOG_LEVEL", _parse_choice(LOG_LEVELS, upper=True))
     )

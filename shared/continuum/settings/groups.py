@@ -129,6 +129,29 @@ class IntegrationSettings(NamedTuple):
     __repr__ = _masked_repr
 
 
+class FederationSettings(NamedTuple):
+    enabled: bool
+    key: str | None
+    key_file: str | None
+    min_tenants: int
+    ratio: float
+    max_skew: int
+    db_path: str  # the default key file lives beside a SQLite database
+
+    secret_fields = ('key',)
+    __repr__ = _masked_repr
+
+
+class AnalyticsSettings(NamedTuple):
+    api_key: str | None
+    host: str | None
+    secret: str | None  # else derived from the admin key or JWT secret, else per process
+    fallback_secret: str | None
+
+    secret_fields = ('api_key', 'secret', 'fallback_secret')
+    __repr__ = _masked_repr
+
+
 class GroupsMixin:
     """The group views of a flat `Settings`."""
 
@@ -212,4 +235,21 @@ class GroupsMixin:
             enable_webhooks=s.enable_webhooks, enable_federation=s.enable_federation,
             stripe_secret_key=s.stripe_secret_key, stripe_webhook_secret=s.stripe_webhook_secret,
             posthog_api_key=s.posthog_api_key, posthog_host=s.posthog_host,
+        )  # fmt: skip
+
+    @property
+    def federation(self) -> FederationSettings:
+        s: Any = self
+        return FederationSettings(
+            enabled=s.enable_federation, key=s.federation_key, key_file=s.federation_key_file,
+            min_tenants=s.federation_min_tenants, ratio=s.federation_ratio, max_skew=s.federation_max_skew,
+            db_path=s.db_path,
+        )  # fmt: skip
+
+    @property
+    def analytics(self) -> AnalyticsSettings:
+        s: Any = self
+        return AnalyticsSettings(
+            api_key=s.posthog_api_key, host=s.posthog_host, secret=s.analytics_secret,
+            fallback_secret=s.api_key or s.jwt_secret,
         )  # fmt: skip

@@ -94,7 +94,9 @@ class SqlFederation:
         return stored
 
     async def get_peer(self, peer_id: str) -> FederationPeer | None:
-        rows = await self.db.fetch(f"SELECT {PEER_COLUMNS} FROM federation_peers WHERE peer_id = {self.d.p}", (peer_id,))
+        rows = await self.db.fetch(
+            f"SELECT {PEER_COLUMNS} FROM federation_peers WHERE peer_id = {self.d.p}", (peer_id,)
+        )
         return self._peer(rows[0]) if rows else None
 
     async def list_peers(self) -> list[FederationPeer]:
@@ -104,14 +106,37 @@ class SqlFederation:
     async def delete_peer(self, peer_id: str) -> bool:
         if await self.get_peer(peer_id) is None:
             return False
-        await self.db.run_batch([(f"DELETE FROM federation_peers WHERE peer_id = {self.d.p}", (peer_id,))])
-        return True
-
-    async def add_contribution(self, peer_id: str, count: int) -> None:
         p = self.d.p
         await self.db.run_batch(
-            [(f"UPDATE federation_peers SET contributed = contributed + {p} WHERE peer_id = {p}", (count, peer_id))]
+            [
+                (f"DELETE FROM federation_contributions WHERE peer_id = {p}", (peer_id,)),
+                (f"DELETE FROM federation_peers WHERE peer_id = {p}", (peer_id,)),
+            ]
         )
+        return True
+
+    async def add_contribution(self, peer_id: str, concepts: Sequence[FederatedConcept]) -> int:
+        """Credit the peer with the concepts it gave (each distinct concept once, however
+        often sent); return its contribution in all."""
+        p = self.d.p
+        statements: list[Statement] = [
+            (
+                f"INSERT INTO federation_contributions (peer_id, name, entity_type) VALUES ({p}, {p}, {p}) "
+                "ON CONFLICT (peer_id, name, entity_type) DO NOTHING",
+                (peer_id, c.name, c.entity_type),
+            )
+            for c in concepts
+        ]
+        statements.append(
+            (
+                "UPDATE federation_peers SET contributed = "
+                f"(SELECT COUNT(*) FROM federation_contributions WHERE peer_id = {p}) WHERE peer_id = {p}",
+                (peer_id, peer_id),
+            )
+        )
+        await self.db.run_batch(statements)
+        peer = await self.get_peer(peer_id)
+        return peer.contributed if peer is not None else 0
 
     async def charge_take(self, peer_id: str, wanted: int, ratio: float) -> int:
         """Charge the peer for up to `wanted` concepts within floor(ratio x contributed) in
@@ -164,9 +189,7 @@ class SqlFederation:
         if statements:
             await self.db.run_batch(statements)
 
-    async def federated_concepts(
-        self, *, entity_type: str | None, limit: int, offset: int
-    ) -> list[FederatedConcept]:
+    async def federated_concepts(self, *, entity_type: str | None, limit: int, offset: int) -> list[FederatedConcept]:
         p = self.d.p
         where, params = ("", []) if entity_type is None else (f"WHERE entity_type = {p} ", [entity_type])
         rows = await self.db.fetch(

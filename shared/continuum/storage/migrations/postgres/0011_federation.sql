@@ -29,3 +29,11 @@ CREATE TABLE federated_links (
     PRIMARY KEY (concept_a, concept_b)
 );
 CREATE INDEX idx_federated_links_b ON federated_links (concept_b);
+
+-- the distinct concepts each peer gave (its contribution counts each once, however often sent)
+CREATE TABLE federation_contributions (
+    peer_id     text COLLATE "C" NOT NULL,
+    name        text COLLATE "C" NOT NULL,
+    entity_type text COLLATE "C" NOT NULL,
+    PRIMARY KEY (peer_id, name, entity_type)
+);
