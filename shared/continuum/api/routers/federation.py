@@ -17,7 +17,7 @@ from pydantic import Field
 from continuum.api.deps import AdminDep, PrincipalDep, ServicesDep
 from continuum.api.openapi import error
 from continuum.api.routes import RouteTable
-from continuum.errors import ContinuumError, InvalidInput
+from continuum.errors import ContinuumError
 from continuum.schemas import Model, Strict
 
 if TYPE_CHECKING:
@@ -33,6 +33,11 @@ SIGNED_BODY = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
     "security": [],
 }
+
+
+class InvalidJson(ContinuumError):
+    status = 400
+    code = "invalid_json"
 
 
 class FederationOff(ContinuumError):
@@ -218,7 +223,7 @@ async def _exchange(request: Request, services: Services, kind: str) -> Response
         try:
             payload = json.loads(body)
         except ValueError:
-            raise InvalidInput("body: must be JSON") from None
+            raise InvalidJson("request body is not valid JSON") from None
         if kind == "push":
             status, answer = 200, await service.receive_push(peer, payload)
         else:
@@ -232,6 +237,7 @@ async def _exchange(request: Request, services: Services, kind: str) -> Response
 
 EXCHANGE = {
     **OFF,
+    400: error("The body is not valid JSON"),
     401: error("Unsigned, wrongly signed, stale or replayed request, or unknown node"),
     403: error("The contribute-to-access ratio is spent"),
     422: error("The payload is not concepts"),
