@@ -78,9 +78,18 @@ def load_seed(config: FederationSettings) -> bytes:
             raise SettingsError(f"federation key file {path}: {exc} (CONTINUUM_FEDERATION_KEY_FILE)") from None
     seed = new_seed()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # written aside, then linked into place: processes starting together (--workers n) all
+    # end up with the one key that got there first, never a half-written file
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(b64url(seed) + "\n")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return load_seed(config)
+    finally:
+        temporary.unlink(missing_ok=True)
     return seed
 
 
