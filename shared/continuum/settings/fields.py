@@ -264,6 +264,13 @@ class Settings(GroupsMixin):
                 raise SettingsError(
                     f"CONTINUUM_CORS_ORIGINS entry {origin!r} must be '*' or a full origin like https://app.example.com"
                 )
+        if self.federation_key is not None:  # an Ed25519 seed: 32 bytes, as the encryption key is written
+            from continuum.keys import parse_encryption_key
+
+            try:
+                parse_encryption_key(self.federation_key)
+            except ValueError as exc:
+                raise SettingsError(f"CONTINUUM_FEDERATION_KEY {exc}") from None
 
 
 ENV_NAMES = {f.metadata["env"]: f for f in fields(Settings)}

@@ -7,6 +7,8 @@ import base64
 import binascii
 import os
 
+from continuum.keys import parse_encryption_key
+
 SEED_BYTES = 32
 
 
@@ -23,17 +25,9 @@ def new_seed() -> bytes:
 
 
 def parse_seed(text: str) -> bytes:
-    """A 32-byte seed written as 64 hex digits or base64 (standard or url-safe)."""
-    text = text.strip()
-    try:
-        seed = (
-            bytes.fromhex(text) if len(text) == 2 * SEED_BYTES else unb64url(text.replace("+", "-").replace("/", "_"))
-        )
-    except (ValueError, binascii.Error):
-        seed = b""
-    if len(seed) != SEED_BYTES:
-        raise ValueError(f"must be {SEED_BYTES} bytes, as 64 hex digits or base64")
-    return seed
+    """A 32-byte seed written as 64 hex digits or base64 (standard or url-safe), as the
+    encryption key is."""
+    return parse_encryption_key(text)
 
 
 class NodeIdentity:

@@ -18,7 +18,7 @@ from continuum.clock import Clock
 from continuum.core.federation import protocol
 from continuum.core.federation.identity import NodeIdentity, verify
 from continuum.errors import ContinuumError, Forbidden, InvalidInput, NotFound, Unauthorized
-from continuum.models import FederationPeer
+from continuum.models import FederatedConcept, FederatedLink, FederationPeer
 from continuum.ports import FederationStore
 
 PUSH_PATH = "/v1/federation/exchange/push"
@@ -169,7 +169,7 @@ class FederationService:
             )
         return protocol.concepts_payload(concepts[:granted], links)
 
-    async def outgoing(self, limit: int | None = None) -> tuple[list, list]:
+    async def outgoing(self, limit: int | None = None) -> tuple[list[FederatedConcept], list[FederatedLink]]:
         """What this node shares: the k-anonymous aggregate of opted-in tenants."""
         limit = min(limit or self.config.share_limit, self.config.share_limit)
         k = self.config.min_tenants
