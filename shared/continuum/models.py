@@ -325,6 +325,21 @@ class DeliveryRecord:
     last_attempt_at: datetime | None
     response_status: int | None
     last_error: str | None
+
+
+# ---- federation (docs/federation.md) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FederationPeer:
+    """A node this node exchanges concepts with: its Ed25519 public key (base64url), where it
+    answers, and how many concepts it gave this node and took from it."""
+
+    peer_id: str  # derived from the public key (continuum.core.federation.protocol.node_id)
+    url: str
+    public_key: str
+    contributed: int
+    taken: int
     created_at: datetime
 
 
@@ -337,3 +352,20 @@ class DeliveryOutcome:
     response_status: int | None = None
     error: str | None = None
     retry_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FederatedConcept:
+    """A concept as nodes exchange it: a case-folded name and a type, nothing else."""
+
+    name: str
+    entity_type: str
+
+
+@dataclass(frozen=True)
+class FederatedLink:
+    """Two exchanged concepts (names, concept_a < concept_b) and how strongly they go together."""
+
+    concept_a: str
+    concept_b: str
+    strength: float

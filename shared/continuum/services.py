@@ -17,10 +17,12 @@ from continuum.core.auth import Authenticator
 from continuum.core.caching import ResultCache
 from continuum.core.engine import MemoryEngine
 from continuum.core.ratelimit import RateLimiter
+from continuum.errors import ContinuumError
 from continuum.ports import Metrics, Storage
 from continuum.settings import Settings
 
 if TYPE_CHECKING:
+    from continuum.core.federation.service import FederationService
     from continuum.core.portability import Portability
     from continuum.core.webhook_service import Webhooks
 
@@ -40,6 +42,8 @@ class Services:
     rate_limiter: RateLimiter
     started: float = field(default_factory=time.monotonic)
     webhooks: Webhooks | None = None  # CONTINUUM_ENABLE_WEBHOOKS (docs/webhooks.md)
+    # CONTINUUM_ENABLE_FEDERATION: the service, or the error a runtime without it answers
+    federation: FederationService | ContinuumError | None = None
 
     @cached_property
     def portability(self) -> Portability:

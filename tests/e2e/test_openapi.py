@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from continuum.api.manifest import required_scope
 from tests.support.servers import TARGETS, RunningServer, selected_targets
 
 HERE = Path(__file__).resolve().parent
@@ -146,7 +147,9 @@ def test_the_document_describes_every_answer(server) -> None:
             for status, response in responses.items():
                 if status.startswith(("4", "5")) and path != "/v1/health":
                     assert response["content"]["application/json"]["schema"] == error_ref, (where, status)
-            if path != "/v1/health":
+            if required_scope(method.upper(), path) == "signed":  # node to node: a signature, no API key
+                assert {"401", "422"} <= set(responses) and operation["security"] == [], where
+            elif path not in ("/v1/health", "/v1/federation/node"):  # public: a node's key is public
                 assert {"401", "403", "422", "429", "503"} <= set(responses), where
                 assert operation["security"] == [{"ApiKey": []}, {"Bearer": []}], where
             if operation.get("requestBody", {}).get("content", {}).get("application/json"):

@@ -152,7 +152,7 @@ def test_a_read_key_reads_through_every_function_and_changes_nothing(deployment,
     as_tenant = {"X-Continuum-Tenant": tenant_id}
     status, _, exported = call("admin", version, "GET", "/v1/export", key=admin, headers=as_tenant)
     assert status == 200
-    for route in state_changing_routes():
+    for route in state_changing_routes(on_lambda=True):
         request = request_for(route, tenant_id, stored["id"], writer["id"], exported)
         status, _, refused = call(
             serving_function(route), version, request["method"], request["url"], key=key,

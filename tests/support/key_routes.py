@@ -9,14 +9,16 @@ from typing import Any
 from continuum.api import manifest
 
 
-def state_changing_routes() -> list[tuple[str, str]]:
+def state_changing_routes(*, on_lambda: bool = False) -> list[tuple[str, str]]:
     """Every POST/PATCH/DELETE route the manifest knows that is not a query: the `read`
-    scope must open none of them (a route added later is covered by this test at once)."""
+    scope must open none of them (a route added later is covered by this test at once).
+    Routes other nodes call (scope `signed`) take no API key at all: tests/e2e/test_federation.py.
+    `on_lambda`: only the routes a Lambda function serves."""
     return [
         route
         for group in manifest.GROUPS
         for route in (*group.writes, *group.unkeyed)
-        if manifest.required_scope(*route) != "read"
+        if manifest.required_scope(*route) not in ("read", "signed") and (group.function or not on_lambda)
     ]
 
 
@@ -34,6 +36,11 @@ def request_for(route: tuple[str, str], tenant_id: str, memory_id: str, key_id: 
         ("DELETE", "/v1/keys/{key_id}"): {},
         ("DELETE", "/v1/tenants/{tenant_id}"): {},
         ("POST", "/v1/import"): {"content": export, "headers": {"Content-Type": "application/x-ndjson"}},
+        ("POST", "/v1/federation/peers"): {"json": {"url": "http://peer.example"}},
+        ("DELETE", "/v1/federation/peers/{peer_id}"): {},
+        ("POST", "/v1/federation/peers/{peer_id}/sync"): {},
+        ("PUT", "/v1/federation/optin"): {},
+        ("DELETE", "/v1/federation/optin"): {},
         **mem0_bodies(memory_id),
         **webhook_bodies(),
     }
@@ -41,7 +48,7 @@ def request_for(route: tuple[str, str], tenant_id: str, memory_id: str, key_id: 
     assert route in bodies, f"{method} {template}: give it a body in tests/e2e/test_keys.py"
     path = template.format(
         memory_id=memory_id, key_id=key_id, tenant_id=tenant_id, entity_type="user", entity_name="alice",
-        org_id=tenant_id, project_id="default", webhook_id="1", delivery_id="dlv_1",
+        org_id=tenant_id, project_id="default", webhook_id="1", delivery_id="dlv_1", peer_id="0123456789abcdef",
     )
     return {"method": method, "url": path, **bodies[route]}
 

@@ -149,6 +149,8 @@ def test_every_route_has_the_scope_its_kind_needs():
             scope = manifest.required_scope(method, path)
             if (method, path) in group.admin:
                 assert scope == "admin"
+            elif (method, path) in group.signed:
+                assert scope == "signed"
             elif method in MUTATING and (method, path) not in group.queries:
                 assert scope == "write", f"{method} {path} changes state: a read key must not reach it"
             else:
@@ -172,5 +174,8 @@ def test_every_route_that_needs_a_scope_asks_who_the_caller_is(tmp_path):
     app = create_app(assemble(local_server(), settings))
     for route in app.routes:
         for method in getattr(route, "methods", None) or ():
-            if manifest.required_scope(method, route.path) != "read":
+            scope = manifest.required_scope(method, route.path)
+            if scope == "signed":  # node-to-node: a signature, never an API key
+                assert get_principal not in calls(route.dependant), f"{method} {route.path}"
+            elif scope != "read":
                 assert get_principal in calls(route.dependant), f"{method} {route.path}"

@@ -32,7 +32,9 @@ class RouteGroup(NamedTuple):  # a NamedTuple: cheaper to define than a dataclas
     sent as POST, or changes that are idempotent by nature). Every POST/PATCH/DELETE route of
     the group is in exactly one of the two. `function`: the Lambda function serving the group
     (None: not deployed on Lambda). `queries`: the unkeyed routes that only read (POST for
-    a body), which the `read` scope allows. `admin`: routes for the admin key alone."""
+    a body), which the `read` scope allows. `admin`: routes for the admin key alone.
+    `signed`: routes other nodes call, proven by an Ed25519 signature instead of an API key
+    (scope `signed`: no key is asked for; docs/federation.md)."""
 
     name: str
     function: str | None
@@ -40,6 +42,7 @@ class RouteGroup(NamedTuple):  # a NamedTuple: cheaper to define than a dataclas
     unkeyed: tuple[Route, ...] = ()
     queries: tuple[Route, ...] = ()
     admin: tuple[Route, ...] = ()
+    signed: tuple[Route, ...] = ()
 
     @property
     def module(self) -> str:
@@ -68,6 +71,20 @@ GROUPS: tuple[RouteGroup, ...] = (
     RouteGroup("mcp", function="mcp", unkeyed=_routes("POST /mcp"), queries=_routes("POST /mcp")),
     RouteGroup("metrics", function=None),  # Prometheus scrape: long-running servers only
     RouteGroup("console", function=None),  # the web console's static files: the local server (docs/console.md)
+    RouteGroup(
+        "federation", function=None,  # long-running servers (docs/federation.md); peers sign, no API key
+        unkeyed=_routes(
+            "POST /v1/federation/peers", "DELETE /v1/federation/peers/{peer_id}",
+            "POST /v1/federation/peers/{peer_id}/sync",
+            "PUT /v1/federation/optin", "DELETE /v1/federation/optin",
+            "POST /v1/federation/exchange/push", "POST /v1/federation/exchange/pull",
+        ),
+        admin=_routes(
+            "GET /v1/federation/peers", "POST /v1/federation/peers", "DELETE /v1/federation/peers/{peer_id}",
+            "POST /v1/federation/peers/{peer_id}/sync",
+        ),
+        signed=_routes("POST /v1/federation/exchange/push", "POST /v1/federation/exchange/pull"),
+    ),
     RouteGroup(
         "mem0", function="mem0",  # mem0's client (PyPI mem0ai): api/routers/mem0.py
         writes=_routes("POST /v3/memories/add/", "POST /v1/memories/"),
@@ -127,6 +144,8 @@ def _scopes() -> dict[Route, str]:
             scopes[route] = "read" if route in group.queries else "write"
         for route in group.admin:
             scopes[route] = "admin"
+        for route in group.signed:
+            scopes[route] = "signed"
     return scopes
 
 

@@ -112,7 +112,12 @@ def assemble(profile: RuntimeProfile, settings: Settings, bindings: RuntimeBindi
     the services; choose the Idempotency-Key store."""
     bindings = bindings or RuntimeBindings()
     profile.configure_logging(settings)
-    assembly = Assembly(profile, settings, bindings, bindings.metrics or profile.metrics())
+    metrics = bindings.metrics or profile.metrics()
+    if settings.posthog_api_key:  # anonymous product analytics (docs/analytics.md)
+        from continuum.runtime.analytics import with_analytics
+
+        metrics = with_analytics(metrics, settings.analytics)
+    assembly = Assembly(profile, settings, bindings, metrics)
     if profile.lifecycle.build_at_start:
         _ = assembly.services
     assembly.idempotency = _idempotency_store(assembly)

@@ -48,9 +48,7 @@ def build_engine(
 
         mode = settings.embeddings.write
         background = single_process if mode == "auto" else mode == "background"
-        indexer = EmbeddingIndexer(
-            storage, embedder, cipher, clock, background=background, on_indexed=cache.invalidate
-        )
+        indexer = EmbeddingIndexer(storage, embedder, cipher, clock, background=background, on_indexed=cache.invalidate)
     return MemoryEngine(
         storage, cache, clock=clock, cipher=cipher, metrics=metrics,
         ranking=ranking_config(settings.ranking), embedder=embedder, indexer=indexer,
@@ -107,10 +105,17 @@ def build_services(
         metrics=metrics,
         clock=clock,
         rate_limiter=RateLimiter(
-            shared_cache or local or InProcessCache(), settings.http.rate_limit_per_minute, clock=clock,
-            prefix=cache_settings.prefix, fallback=InProcessCache(max_entries=RATE_FALLBACK_ENTRIES),
+            shared_cache or local or InProcessCache(),
+            settings.http.rate_limit_per_minute,
+            clock=clock,
+            prefix=cache_settings.prefix,
+            fallback=InProcessCache(max_entries=RATE_FALLBACK_ENTRIES),
         ),
     )
+    if settings.enable_federation:
+        from continuum.runtime.federation import build_federation
+
+        services.federation = build_federation(settings.federation, storage, clock)
     if settings.webhooks.enabled:
         services.webhooks = build_webhooks(settings, storage, engine, clock, resolve_dns=profile.name != "worker")
     return services

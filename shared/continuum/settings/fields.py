@@ -42,9 +42,7 @@ class Settings(GroupsMixin):
         metadata=_meta("POSTGRES_URL", _parse_url(("postgres", "postgresql")), secret=True),
     )
     postgres_pool_size: int = field(default=5, metadata=_meta("POSTGRES_POOL_SIZE", _parse_int(1, 1000)))
-    postgres_max_overflow: int = field(
-        default=10, metadata=_meta("POSTGRES_MAX_OVERFLOW", _parse_int(0, 1000))
-    )
+    postgres_max_overflow: int = field(default=10, metadata=_meta("POSTGRES_MAX_OVERFLOW", _parse_int(0, 1000)))
     # Streaming replicas for reads (comma-separated URLs); see docs/storage.md "Read replicas".
     postgres_read_urls: tuple[str, ...] = field(
         default=(), metadata=_meta("POSTGRES_READ_URLS", _parse_list, secret=True)
@@ -72,9 +70,7 @@ class Settings(GroupsMixin):
     cors_origins: tuple[str, ...] = field(default=(), metadata=_meta("CONTINUUM_CORS_ORIGINS", _parse_list))
     # Host header values /mcp answers besides localhost's (DNS-rebinding protection):
     # "host", "host:port" or "host:*"; "*" turns the check off.
-    mcp_allowed_hosts: tuple[str, ...] = field(
-        default=(), metadata=_meta("CONTINUUM_MCP_ALLOWED_HOSTS", _parse_list)
-    )
+    mcp_allowed_hosts: tuple[str, ...] = field(default=(), metadata=_meta("CONTINUUM_MCP_ALLOWED_HOSTS", _parse_list))
     max_body_bytes: int = field(
         default=1_048_576, metadata=_meta("CONTINUUM_MAX_BODY_BYTES", _parse_int(1024, 1 << 30))
     )
@@ -83,9 +79,7 @@ class Settings(GroupsMixin):
     encryption_key: str | None = field(
         default=None, metadata=_meta("CONTINUUM_ENCRYPTION_KEY", _parse_optional, secret=True)
     )
-    jwt_secret: str | None = field(
-        default=None, metadata=_meta("CONTINUUM_JWT_SECRET", _parse_optional, secret=True)
-    )
+    jwt_secret: str | None = field(default=None, metadata=_meta("CONTINUUM_JWT_SECRET", _parse_optional, secret=True))
     rate_limit_per_minute: int = field(
         default=0, metadata=_meta("CONTINUUM_RATE_LIMIT_PER_MINUTE", _parse_int(0, 10_000_000))
     )
@@ -93,9 +87,7 @@ class Settings(GroupsMixin):
     embedding_provider: str = field(
         default="none", metadata=_meta("CONTINUUM_EMBEDDING_PROVIDER", _parse_choice(EMBEDDING_PROVIDERS))
     )
-    embedding_model: str | None = field(
-        default=None, metadata=_meta("CONTINUUM_EMBEDDING_MODEL", _parse_optional)
-    )
+    embedding_model: str | None = field(default=None, metadata=_meta("CONTINUUM_EMBEDDING_MODEL", _parse_optional))
     embedding_url: str | None = field(
         default=None, metadata=_meta("CONTINUUM_EMBEDDING_URL", _parse_url(("http", "https")))
     )
@@ -116,15 +108,11 @@ class Settings(GroupsMixin):
     enable_federation: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_FEDERATION", _parse_bool))
     enable_webhooks: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_WEBHOOKS", _parse_bool))
     # ---- webhooks (docs/webhooks.md) ----
-    webhook_allow_private: bool = field(
-        default=False, metadata=_meta("CONTINUUM_WEBHOOK_ALLOW_PRIVATE", _parse_bool)
-    )
+    webhook_allow_private: bool = field(default=False, metadata=_meta("CONTINUUM_WEBHOOK_ALLOW_PRIVATE", _parse_bool))
     webhook_timeout: float = field(
         default=10.0, metadata=_meta("CONTINUUM_WEBHOOK_TIMEOUT_SECONDS", _parse_float(0.1, 60.0))
     )
-    webhook_max_attempts: int = field(
-        default=8, metadata=_meta("CONTINUUM_WEBHOOK_MAX_ATTEMPTS", _parse_int(1, 30))
-    )
+    webhook_max_attempts: int = field(default=8, metadata=_meta("CONTINUUM_WEBHOOK_MAX_ATTEMPTS", _parse_int(1, 30)))
     webhook_retry_base: float = field(
         default=10.0, metadata=_meta("CONTINUUM_WEBHOOK_RETRY_BASE_SECONDS", _parse_float(0.05, 3600.0))
     )
@@ -132,25 +120,37 @@ class Settings(GroupsMixin):
         default=1.0, metadata=_meta("CONTINUUM_WEBHOOK_POLL_SECONDS", _parse_float(0.05, 300.0))
     )
     # Lambda: the SQS queue that wakes the webhook_dispatch function after a write (serverless.yml)
-    webhook_queue_url: str | None = field(
-        default=None, metadata=_meta("CONTINUUM_WEBHOOK_QUEUE_URL", _parse_optional)
-    )
+    webhook_queue_url: str | None = field(default=None, metadata=_meta("CONTINUUM_WEBHOOK_QUEUE_URL", _parse_optional))
     # ---- end webhooks ----
-    log_level: str = field(
-        default="INFO", metadata=_meta("CONTINUUM_LOG_LEVEL", _parse_choice(LOG_LEVELS, upper=True))
+    # Federation (docs/federation.md): the node's Ed25519 key (a 32-byte seed, hex or base64;
+    # else a key file, made on first use), k-anonymity, the contribute-to-access ratio, the
+    # signatures' allowed clock skew.
+    federation_key: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_FEDERATION_KEY", _parse_optional, secret=True)
     )
+    federation_key_file: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_FEDERATION_KEY_FILE", _parse_optional)
+    )
+    federation_min_tenants: int = field(
+        default=3, metadata=_meta("CONTINUUM_FEDERATION_MIN_TENANTS", _parse_int(1, 1_000_000))
+    )
+    federation_ratio: float = field(
+        default=1.0, metadata=_meta("CONTINUUM_FEDERATION_RATIO", _parse_float(0.0, 1000.0))
+    )
+    federation_max_skew: int = field(default=300, metadata=_meta("CONTINUUM_FEDERATION_MAX_SKEW", _parse_int(5, 3600)))
+    # Product analytics (docs/analytics.md): the key of the tenant hash sent as distinct_id.
+    analytics_secret: str | None = field(
+        default=None, metadata=_meta("CONTINUUM_ANALYTICS_SECRET", _parse_optional, secret=True)
+    )
+    log_level: str = field(default="INFO", metadata=_meta("CONTINUUM_LOG_LEVEL", _parse_choice(LOG_LEVELS, upper=True)))
     sentry_dsn: str | None = field(
         default=None, metadata=_meta("SENTRY_DSN", _parse_url(("http", "https")), secret=True)
     )
     sentry_traces_sample_rate: float = field(
         default=0.0, metadata=_meta("SENTRY_TRACES_SAMPLE_RATE", _parse_float(0.0, 1.0))
     )
-    posthog_api_key: str | None = field(
-        default=None, metadata=_meta("POSTHOG_API_KEY", _parse_optional, secret=True)
-    )
-    posthog_host: str | None = field(
-        default=None, metadata=_meta("POSTHOG_HOST", _parse_url(("http", "https")))
-    )
+    posthog_api_key: str | None = field(default=None, metadata=_meta("POSTHOG_API_KEY", _parse_optional, secret=True))
+    posthog_host: str | None = field(default=None, metadata=_meta("POSTHOG_HOST", _parse_url(("http", "https"))))
     stripe_secret_key: str | None = field(
         default=None, metadata=_meta("STRIPE_SECRET_KEY", _parse_optional, secret=True)
     )
@@ -162,15 +162,9 @@ class Settings(GroupsMixin):
     secrets_source: str = field(
         default="env", metadata=_meta("CONTINUUM_SECRETS_SOURCE", _parse_choice(SECRETS_SOURCES))
     )
-    secrets_path: str | None = field(
-        default=None, metadata=_meta("CONTINUUM_SECRETS_PATH", _parse_optional)
-    )
-    secrets_max_age: int = field(
-        default=300, metadata=_meta("CONTINUUM_SECRETS_MAX_AGE", _parse_int(0, 86_400))
-    )
-    idempotency_table: str | None = field(
-        default=None, metadata=_meta("CONTINUUM_IDEMPOTENCY_TABLE", _parse_optional)
-    )
+    secrets_path: str | None = field(default=None, metadata=_meta("CONTINUUM_SECRETS_PATH", _parse_optional))
+    secrets_max_age: int = field(default=300, metadata=_meta("CONTINUUM_SECRETS_MAX_AGE", _parse_int(0, 86_400)))
+    idempotency_table: str | None = field(default=None, metadata=_meta("CONTINUUM_IDEMPOTENCY_TABLE", _parse_optional))
     idempotency_ttl: int = field(
         default=86_400, metadata=_meta("CONTINUUM_IDEMPOTENCY_TTL", _parse_int(60, 86_400 * 30))
     )
@@ -220,21 +214,14 @@ class Settings(GroupsMixin):
         if self.postgres_read_urls and self.storage_backend != "postgres":
             raise SettingsError("POSTGRES_READ_URLS needs PostgreSQL storage (POSTGRES_URL)")
         if self.redis_url and self.upstash_redis_rest_url:
-            raise SettingsError(
-                "REDIS_URL and UPSTASH_REDIS_REST_URL are both set: choose one shared cache"
-            )
+            raise SettingsError("REDIS_URL and UPSTASH_REDIS_REST_URL are both set: choose one shared cache")
         if self.upstash_redis_rest_url and not self.upstash_redis_rest_token:
             raise SettingsError("UPSTASH_REDIS_REST_URL is set but UPSTASH_REDIS_REST_TOKEN is missing")
         if self.api_key is not None and len(self.api_key) < 16:
             raise SettingsError("CONTINUUM_API_KEY must be at least 16 characters")
         if self.jwt_secret is not None and len(self.jwt_secret) < 32:
             raise SettingsError("CONTINUUM_JWT_SECRET must be at least 32 characters")
-        if (
-            self.require_api_key
-            and not self.api_key
-            and not self.jwt_secret
-            and self.env == "production"
-        ):
+        if self.require_api_key and not self.api_key and not self.jwt_secret and self.env == "production":
             raise SettingsError(
                 "CONTINUUM_REQUIRE_API_KEY=true in production needs CONTINUUM_API_KEY "
                 "or CONTINUUM_JWT_SECRET (no admin could create keys otherwise)"
@@ -263,9 +250,14 @@ class Settings(GroupsMixin):
                 raise SettingsError(
                     f"CONTINUUM_CORS_ORIGINS entry {origin!r} must be '*' or a full origin like https://app.example.com"
                 )
+        if self.federation_key is not None:  # an Ed25519 seed: 32 bytes, as the encryption key is written
+            from continuum.keys import parse_encryption_key
+
+            try:
+                parse_encryption_key(self.federation_key)
+            except ValueError as exc:
+                raise SettingsError(f"CONTINUUM_FEDERATION_KEY {exc}") from None
 
 
 ENV_NAMES = {f.metadata["env"]: f for f in fields(Settings)}
 FIELD_NAMES = {f.name: f for f in fields(Settings)}
-
-

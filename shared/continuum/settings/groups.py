@@ -36,7 +36,7 @@ class PostgresSettings(NamedTuple):
     lsn_redis_url: str | None = None  # where tenants' last write positions are shared (REDIS_URL)
     lsn_prefix: str = "continuum:"
 
-    secret_fields = ('url', 'read_urls', 'lsn_redis_url')
+    secret_fields = ("url", "read_urls", "lsn_redis_url")
     __repr__ = _masked_repr
 
 
@@ -49,7 +49,7 @@ class CacheSettings(NamedTuple):
     upstash_url: str | None
     upstash_token: str | None
 
-    secret_fields = ('redis_url', 'upstash_token')
+    secret_fields = ("redis_url", "upstash_token")
     __repr__ = _masked_repr
 
 
@@ -58,7 +58,7 @@ class AuthSettings(NamedTuple):
     api_key: str | None
     jwt_secret: str | None
 
-    secret_fields = ('api_key', 'jwt_secret')
+    secret_fields = ("api_key", "jwt_secret")
     __repr__ = _masked_repr
 
 
@@ -73,7 +73,7 @@ class HttpSettings(NamedTuple):
 class EncryptionSettings(NamedTuple):
     key: str | None
 
-    secret_fields = ('key',)
+    secret_fields = ("key",)
     __repr__ = _masked_repr
 
 
@@ -85,7 +85,7 @@ class EmbeddingSettings(NamedTuple):
     api_key: str | None
     write: str  # auto | background | inline
 
-    secret_fields = ('api_key',)
+    secret_fields = ("api_key",)
     __repr__ = _masked_repr
 
 
@@ -104,7 +104,7 @@ class ObservabilitySettings(NamedTuple):
     sentry_traces_sample_rate: float
     tracing: bool
 
-    secret_fields = ('sentry_dsn',)
+    secret_fields = ("sentry_dsn",)
     __repr__ = _masked_repr
 
 
@@ -125,7 +125,7 @@ class IntegrationSettings(NamedTuple):
     posthog_api_key: str | None
     posthog_host: str | None
 
-    secret_fields = ('stripe_secret_key', 'stripe_webhook_secret', 'posthog_api_key')
+    secret_fields = ("stripe_secret_key", "stripe_webhook_secret", "posthog_api_key")
     __repr__ = _masked_repr
 
 
@@ -139,6 +139,29 @@ class WebhookSettings(NamedTuple):
     retry_base: float
     poll_interval: float
     queue_url: str | None
+
+
+class FederationSettings(NamedTuple):
+    enabled: bool
+    key: str | None
+    key_file: str | None
+    min_tenants: int
+    ratio: float
+    max_skew: int
+    db_path: str  # the default key file lives beside a SQLite database
+
+    secret_fields = ("key",)
+    __repr__ = _masked_repr
+
+
+class AnalyticsSettings(NamedTuple):
+    api_key: str | None
+    host: str | None
+    secret: str | None  # else derived from the admin key or JWT secret, else per process
+    fallback_secret: str | None
+
+    secret_fields = ("api_key", "secret", "fallback_secret")
+    __repr__ = _masked_repr
 
 
 class GroupsMixin:
@@ -233,4 +256,21 @@ class GroupsMixin:
             enable_webhooks=s.enable_webhooks, enable_federation=s.enable_federation,
             stripe_secret_key=s.stripe_secret_key, stripe_webhook_secret=s.stripe_webhook_secret,
             posthog_api_key=s.posthog_api_key, posthog_host=s.posthog_host,
+        )  # fmt: skip
+
+    @property
+    def federation(self) -> FederationSettings:
+        s: Any = self
+        return FederationSettings(
+            enabled=s.enable_federation, key=s.federation_key, key_file=s.federation_key_file,
+            min_tenants=s.federation_min_tenants, ratio=s.federation_ratio, max_skew=s.federation_max_skew,
+            db_path=s.db_path,
+        )  # fmt: skip
+
+    @property
+    def analytics(self) -> AnalyticsSettings:
+        s: Any = self
+        return AnalyticsSettings(
+            api_key=s.posthog_api_key, host=s.posthog_host, secret=s.analytics_secret,
+            fallback_secret=s.api_key or s.jwt_secret,
         )  # fmt: skip

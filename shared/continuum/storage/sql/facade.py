@@ -37,6 +37,7 @@ from continuum.storage.sql.reads import SqlReads, VectorQuery
 
 if TYPE_CHECKING:
     from continuum.ports import OutboxEventSource
+    from continuum.storage.sql.federation import SqlFederation
     from continuum.storage.sql.history import SqlHistory
     from continuum.storage.sql.outbox import SqlOutbox
 
@@ -188,6 +189,15 @@ class SqlStorage:
 
     async def memory_history(self, tenant_id: str, memory_id: str, *, limit: int) -> list[HistoryRecord]:
         return await self._history.memory_history(tenant_id, memory_id, limit=limit)
+
+    # ---- federation (docs/federation.md) ---------------------------------------------------
+
+    @cached_property
+    def federation(self) -> SqlFederation:
+        """Federation's tables (one SQL shape in every dialect), built on first use."""
+        from continuum.storage.sql.federation import SqlFederation
+
+        return SqlFederation(self._reads.db, self._reads.d)
 
     # ---- reads ------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Federation: nodes exchange anonymised concepts over signed requests (docs/federation.md)."""
