@@ -63,6 +63,7 @@ async def test_an_erased_tenant_no_longer_counts(fresh_storage: Storage) -> None
     assert [c.name for c in await s.federation.shared_concepts(min_tenants=2, limit=10)] == ["redis"]
     await s.erase_tenant(first)
     assert await s.federation.shared_concepts(min_tenants=2, limit=10) == []
+    assert await s.federation.is_opted_in(first) is False  # nothing of the tenant is left
 
 
 async def test_peers_register_list_and_delete(storage: Storage) -> None:

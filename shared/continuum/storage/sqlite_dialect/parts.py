@@ -23,6 +23,7 @@ from continuum.storage.sqlite_dialect.writes import SqliteWrites
 _TENANT_TABLES = (
     "memories", "term_stats", "corpus_stats", "auto_messages", "decisions",
     "entities", "attention_links", "memory_history", "api_keys", "tenants",
+    "federation_optin",
 )  # fmt: skip
 
 
