@@ -325,6 +325,7 @@ class DeliveryRecord:
     last_attempt_at: datetime | None
     response_status: int | None
     last_error: str | None
+    created_at: datetime
 
 
 # ---- federation (docs/federation.md) ----------------------------------------------------
