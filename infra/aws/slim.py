@@ -27,7 +27,7 @@ from pathlib import Path
 
 KEEP_SOURCES = ("continuum",)
 # The local server's and command line's packages (in the base install) no handler imports.
-SERVER_ONLY = ("uvicorn", "click", "h11", "prometheus_client")
+SERVER_ONLY = ("uvicorn", "click", "h11", "prometheus_client", "websockets")  # websockets: uvicorn's /v1/sync
 # The MCP SDK and what only it needs: `continuum mcp` (stdio) runs it; the `mcp` function
 # serves /mcp with continuum.mcp.protocol, which imports none of it.
 MCP_SDK = ("mcp", "mcp_types", "sse_starlette", "httpx2", "httpcore2", "truststore", "jsonschema",
@@ -46,6 +46,8 @@ OTHER_RUNTIMES = (
     # and its scrape route (no Lambda function serves it); one process's Idempotency-Key file
     "continuum/embeddings/workers_ai.py", "continuum/embeddings/local.py", "continuum/observability/metrics.py",
     "continuum/api/routers/metrics.py", "continuum/cache/sqlite_file.py",
+    # the real-time sync buses: Lambda serves no subscribers (GET /v1/sync answers 501 there)
+    "continuum/bus",
 )  # fmt: skip
 REMOVE = (
     "bin",

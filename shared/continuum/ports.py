@@ -276,3 +276,33 @@ class IdempotencyUnavailable(Exception):
 
 class IdempotencyUnsupported(Exception):
     """This deployment has no store shared by its instances: the key cannot be honoured."""
+
+
+# Real-time sync (docs/sync.md): the event bus carries each tenant's event JSON from the
+# instance that wrote to the instances holding that tenant's WebSocket subscribers.
+
+
+class BusSubscription(Protocol):
+    """One subscriber's stream of a tenant's messages (event JSON), in publication order."""
+
+    async def next(self) -> str:
+        """The next message; raises `continuum.errors.SubscriptionLost` when the stream
+        ended (bus down or closed, or the subscriber fell too far behind)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    """Per-tenant publish/subscribe. `subscribe` returns once messages published after it
+    will reach the subscription; `publish` is best effort (errors are logged, not raised)."""
+
+    name: str
+
+    def listening(self, tenant_id: str) -> bool:
+        """Whether a subscriber could hear `tenant_id` (True when this instance cannot know)."""
+        ...
+
+    async def publish(self, tenant_id: str, messages: Sequence[str]) -> None: ...
+    async def subscribe(self, tenant_id: str) -> BusSubscription: ...
+    async def close(self) -> None: ...

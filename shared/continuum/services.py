@@ -17,11 +17,15 @@ from continuum.core.auth import Authenticator
 from continuum.core.caching import ResultCache
 from continuum.core.engine import MemoryEngine
 from continuum.core.ratelimit import RateLimiter
+from continuum.core.sync import LiveSync, NoLiveSync
 from continuum.ports import Metrics, Storage
 from continuum.settings import Settings
 
 if TYPE_CHECKING:
     from continuum.core.portability import Portability
+
+
+NOT_SERVED = "real-time sync (GET /v1/sync) is served by the server runtimes (continuum serve, containers)"
 
 
 @dataclass
@@ -38,6 +42,8 @@ class Services:
     clock: Clock
     rate_limiter: RateLimiter
     started: float = field(default_factory=time.monotonic)
+    # real-time sync (GET /v1/sync): built by the composition root where the runtime serves it
+    sync: LiveSync | NoLiveSync = field(default_factory=lambda: NoLiveSync(NOT_SERVED))
 
     @cached_property
     def portability(self) -> Portability:
@@ -48,6 +54,7 @@ class Services:
         return Portability(self.engine)
 
     async def close(self) -> None:
+        await self.sync.close()  # hands over the events still pending, ends the subscriptions
         if self.engine.indexer is not None:
             await self.engine.indexer.close()
         await self.storage.close()

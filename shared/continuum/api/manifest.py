@@ -67,6 +67,8 @@ GROUPS: tuple[RouteGroup, ...] = (
     # MCP over streamable HTTP: one POST per JSON-RPC message; the tools check `write` themselves
     RouteGroup("mcp", function="mcp", unkeyed=_routes("POST /mcp"), queries=_routes("POST /mcp")),
     RouteGroup("metrics", function=None),  # Prometheus scrape: long-running servers only
+    # real-time sync: a WebSocket on the server runtimes; on Lambda the health function answers 501
+    RouteGroup("sync", function="health"),
     RouteGroup(
         "mem0", function="mem0",  # mem0's client (PyPI mem0ai): api/routers/mem0.py
         writes=_routes("POST /v3/memories/add/", "POST /v1/memories/"),

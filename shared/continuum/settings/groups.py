@@ -129,6 +129,18 @@ class IntegrationSettings(NamedTuple):
     __repr__ = _masked_repr
 
 
+class SyncSettings(NamedTuple):
+    """Real-time sync: the heartbeat, and the Redis its bus uses across instances (REDIS_URL)."""
+
+    ping_interval: float
+    idle_timeout: float
+    redis_url: str | None
+    prefix: str
+
+    secret_fields = ('redis_url',)
+    __repr__ = _masked_repr
+
+
 class GroupsMixin:
     """The group views of a flat `Settings`."""
 
@@ -212,4 +224,12 @@ class GroupsMixin:
             enable_webhooks=s.enable_webhooks, enable_federation=s.enable_federation,
             stripe_secret_key=s.stripe_secret_key, stripe_webhook_secret=s.stripe_webhook_secret,
             posthog_api_key=s.posthog_api_key, posthog_host=s.posthog_host,
+        )  # fmt: skip
+
+    @property
+    def sync(self) -> SyncSettings:
+        s: Any = self
+        return SyncSettings(
+            ping_interval=s.sync_ping_interval, idle_timeout=s.sync_idle_timeout, redis_url=s.redis_url,
+            prefix=s.cache_prefix,
         )  # fmt: skip
