@@ -154,6 +154,19 @@ async def test_a_revoked_key_loses_its_subscription(sync_server: RunningServer):
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
 
+@pytest.mark.targets("sqlite", "postgres")
+async def test_erasing_the_tenant_is_the_last_event_its_subscriber_hears(sync_server: RunningServer):
+    tenant_id, key = new_key(sync_server)
+    async with subscribed(sync_server, key) as ws:
+        with sync_server.admin() as admin:
+            assert admin.delete(f"/v1/tenants/{tenant_id}").status_code == 200
+        [erased] = await receive(ws, 1)
+        assert erased["type"] == "tenant.erased" and erased["tenant_id"] == tenant_id
+        with pytest.raises(websockets.ConnectionClosedError) as closed:
+            await asyncio.wait_for(ws.recv(), WAIT)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
 @pytest.mark.targets("sqlite")
 async def test_heartbeat_pings_keep_a_listening_client_and_silence_closes_it(sync_server: RunningServer):
     _, key = new_key(sync_server)
