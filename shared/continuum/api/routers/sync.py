@@ -24,7 +24,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from continuum.api.deps import ServicesDep
+from continuum.api.deps import PrincipalDep, ServicesDep
 from continuum.api.errors import error_response
 from continuum.api.manifest import required_scope
 from continuum.api.openapi import error
@@ -58,8 +58,9 @@ router = SyncRoutes(tags=["sync"])
         501: error("This runtime serves no real-time subscribers (Lambda, Workers): the server runtimes do"),
     },
 )
-async def sync_over_http(services: ServicesDep) -> JSONResponse:
-    """Real-time sync is a WebSocket (`ws://host/v1/sync?types=...`): a plain request is told so."""
+async def sync_over_http(principal: PrincipalDep, services: ServicesDep) -> JSONResponse:
+    """Real-time sync is a WebSocket (`ws://host/v1/sync?types=...`, docs/sync.md), authenticated
+    like every route: a plain request is told so (426), or where it is served (501)."""
     if not services.sync.available:
         raise SyncUnavailable(getattr(services.sync, "reason", "real-time sync is not served here"))
     response = error_response(
