@@ -27,7 +27,7 @@ from pathlib import Path
 
 KEEP_SOURCES = ("continuum",)
 # The local server's and command line's packages (in the base install) no handler imports.
-SERVER_ONLY = ("uvicorn", "click", "h11", "prometheus_client")
+SERVER_ONLY = ("uvicorn", "click", "h11", "prometheus_client", "websockets")  # websockets: uvicorn's /v1/sync
 # The MCP SDK and what only it needs: `continuum mcp` (stdio) runs it; the `mcp` function
 # serves /mcp with continuum.mcp.protocol, which imports none of it.
 MCP_SDK = ("mcp", "mcp_types", "sse_starlette", "httpx2", "httpcore2", "truststore", "jsonschema",
@@ -49,6 +49,8 @@ OTHER_RUNTIMES = (
     "continuum/runtime/webhooks.py",  # the local server's webhook dispatcher task (Lambda: aws/dispatch.py)
     # the web console's static files and route: the local server serves it (docs/console.md)
     "continuum/console", "continuum/api/routers/console.py",
+    # the real-time sync buses: Lambda serves no subscribers (GET /v1/sync answers 501 there)
+    "continuum/bus",
 )  # fmt: skip
 REMOVE = (
     "bin",

@@ -56,3 +56,8 @@ class DependencyUnavailable(ContinuumError):
 
     def __init__(self, message: str, *, retry_after: int | None = 5) -> None:
         super().__init__(message, retry_after=retry_after)
+
+
+class SubscriptionLost(DependencyUnavailable):
+    """A real-time subscription ended on the server's side (event bus down or closing, or
+    the subscriber fell too far behind): the client should reconnect."""

@@ -126,9 +126,7 @@ class Storage(Protocol):
         """Store vectors; one whose memory is gone or whose content changed is skipped."""
         ...
 
-    async def get_embeddings(
-        self, tenant_id: str, memory_ids: Sequence[str], *, model: str
-    ) -> dict[str, bytes]: ...
+    async def get_embeddings(self, tenant_id: str, memory_ids: Sequence[str], *, model: str) -> dict[str, bytes]: ...
     async def vector_candidates(
         self,
         tenant_id: str,
@@ -144,9 +142,7 @@ class Storage(Protocol):
         else an exact scan of at most `scan_limit` of the newest vectors."""
         ...
 
-    async def missing_embeddings(
-        self, tenant_id: str, *, model: str, limit: int, now: datetime
-    ) -> list[MemoryRecord]:
+    async def missing_embeddings(self, tenant_id: str, *, model: str, limit: int, now: datetime) -> list[MemoryRecord]:
         """Live memories with no vector for `model` (oldest first), for back-filling."""
         ...
 
@@ -155,15 +151,11 @@ class Storage(Protocol):
     async def list_entities(
         self, tenant_id: str, *, entity_type: str | None, limit: int, offset: int
     ) -> list[EntityRecord]: ...
-    async def entity_links(
-        self, tenant_id: str, keys: Sequence[str], *, limit: int
-    ) -> list[LinkRecord]: ...
+    async def entity_links(self, tenant_id: str, keys: Sequence[str], *, limit: int) -> list[LinkRecord]: ...
     async def counts(self, tenant_id: str) -> TenantCounts: ...
 
     # export / import
-    async def export_page(
-        self, tenant_id: str, kind: str, *, after: str | None, limit: int
-    ) -> ExportPage: ...
+    async def export_page(self, tenant_id: str, kind: str, *, after: str | None, limit: int) -> ExportPage: ...
     async def import_rows(self, tenant_id: str, kind: str, rows: Sequence[Any]) -> None: ...
 
     # webhooks (docs/webhooks.md). Once given `events` (only when webhooks are enabled),
@@ -390,3 +382,33 @@ class Analytics(Protocol):
 
     def capture(self, event: str, distinct_id: str, properties: dict[str, Any]) -> None: ...
     def close(self) -> None: ...
+
+
+# Real-time sync (docs/sync.md): the event bus carries each tenant's event JSON from the
+# instance that wrote to the instances holding that tenant's WebSocket subscribers.
+
+
+class BusSubscription(Protocol):
+    """One subscriber's stream of a tenant's messages (event JSON), in publication order."""
+
+    async def next(self) -> str:
+        """The next message; raises `continuum.errors.SubscriptionLost` when the stream
+        ended (bus down or closed, or the subscriber fell too far behind)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    """Per-tenant publish/subscribe. `subscribe` returns once messages published after it
+    will reach the subscription; `publish` is best effort (errors are logged, not raised)."""
+
+    name: str
+
+    def listening(self, tenant_id: str) -> bool:
+        """Whether a subscriber could hear `tenant_id` (True when this instance cannot know)."""
+        ...
+
+    async def publish(self, tenant_id: str, messages: Sequence[str]) -> None: ...
+    async def subscribe(self, tenant_id: str) -> BusSubscription: ...
+    async def close(self) -> None: ...

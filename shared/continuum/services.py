@@ -17,6 +17,7 @@ from continuum.core.auth import Authenticator
 from continuum.core.caching import ResultCache
 from continuum.core.engine import MemoryEngine
 from continuum.core.ratelimit import RateLimiter
+from continuum.core.sync import LiveSync, NoLiveSync
 from continuum.errors import ContinuumError
 from continuum.ports import Metrics, Storage
 from continuum.settings import Settings
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from continuum.core.federation.service import FederationService
     from continuum.core.portability import Portability
     from continuum.core.webhook_service import Webhooks
+
+
+NOT_SERVED = "real-time sync (GET /v1/sync) is served by the server runtimes (continuum serve, containers)"
 
 
 @dataclass
@@ -44,6 +48,8 @@ class Services:
     webhooks: Webhooks | None = None  # CONTINUUM_ENABLE_WEBHOOKS (docs/webhooks.md)
     # CONTINUUM_ENABLE_FEDERATION: the service, or the error a runtime without it answers
     federation: FederationService | ContinuumError | None = None
+    # real-time sync (GET /v1/sync): built by the composition root where the runtime serves it
+    sync: LiveSync | NoLiveSync = field(default_factory=lambda: NoLiveSync(NOT_SERVED))
 
     @cached_property
     def portability(self) -> Portability:
@@ -54,6 +60,7 @@ class Services:
         return Portability(self.engine)
 
     async def close(self) -> None:
+        await self.sync.close()  # hands over the events still pending, ends the subscriptions
         if self.engine.indexer is not None:
             await self.engine.indexer.close()
         if self.webhooks is not None:

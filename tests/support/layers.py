@@ -33,6 +33,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "adapters": (
         "continuum.storage", "continuum.cache", "continuum.embeddings", "continuum.aws", "continuum.workers",
         "continuum.webhooks",
+        "continuum.bus",
     ),
     "http": ("continuum.api", "continuum.schemas", "continuum.export_format", "continuum.mcp"),
     "runtime": ("continuum.runtime",),

@@ -55,14 +55,16 @@ GROUPS: tuple[RouteGroup, ...] = (
     RouteGroup("recall", function="recall", unkeyed=_routes("POST /v1/recall"), queries=_routes("POST /v1/recall")),
     RouteGroup("turn", function="turn", writes=_routes("POST /v1/turn")),
     RouteGroup(
-        "memories", function="memories",
+        "memories",
+        function="memories",
         writes=_routes("POST /v1/memories", "POST /v1/memories/batch"),
         unkeyed=_routes("PATCH /v1/memories/{memory_id}", "DELETE /v1/memories/{memory_id}"),
     ),
     RouteGroup("search", function="search", unkeyed=_routes("POST /v1/search"), queries=_routes("POST /v1/search")),
     RouteGroup("entities", function="entities"),  # also serves /v1/stats
     RouteGroup(
-        "admin", function="admin",
+        "admin",
+        function="admin",
         unkeyed=_routes("POST /v1/keys", "DELETE /v1/keys/{key_id}", "DELETE /v1/tenants/{tenant_id}"),
         admin=_routes("POST /v1/keys", "DELETE /v1/keys/{key_id}", "GET /v1/tenants", "DELETE /v1/tenants/{tenant_id}"),
     ),  # GET /v1/keys: any key lists its own tenant's keys (`read`); the admin key any tenant's
@@ -72,36 +74,56 @@ GROUPS: tuple[RouteGroup, ...] = (
     RouteGroup("metrics", function=None),  # Prometheus scrape: long-running servers only
     RouteGroup("console", function=None),  # the web console's static files: the local server (docs/console.md)
     RouteGroup(
-        "federation", function=None,  # long-running servers (docs/federation.md); peers sign, no API key
+        "federation",
+        function=None,  # long-running servers (docs/federation.md); peers sign, no API key
         unkeyed=_routes(
-            "POST /v1/federation/peers", "DELETE /v1/federation/peers/{peer_id}",
+            "POST /v1/federation/peers",
+            "DELETE /v1/federation/peers/{peer_id}",
             "POST /v1/federation/peers/{peer_id}/sync",
-            "PUT /v1/federation/optin", "DELETE /v1/federation/optin",
-            "POST /v1/federation/exchange/push", "POST /v1/federation/exchange/pull",
+            "PUT /v1/federation/optin",
+            "DELETE /v1/federation/optin",
+            "POST /v1/federation/exchange/push",
+            "POST /v1/federation/exchange/pull",
         ),
         admin=_routes(
-            "GET /v1/federation/peers", "POST /v1/federation/peers", "DELETE /v1/federation/peers/{peer_id}",
+            "GET /v1/federation/peers",
+            "POST /v1/federation/peers",
+            "DELETE /v1/federation/peers/{peer_id}",
             "POST /v1/federation/peers/{peer_id}/sync",
         ),
         signed=_routes("POST /v1/federation/exchange/push", "POST /v1/federation/exchange/pull"),
     ),
+    # real-time sync: a WebSocket on the server runtimes; on Lambda the health function answers 501
+    RouteGroup("sync", function="health"),
     RouteGroup(
-        "mem0", function="mem0",  # mem0's client (PyPI mem0ai): api/routers/mem0.py
+        "mem0",
+        function="mem0",  # mem0's client (PyPI mem0ai): api/routers/mem0.py
         writes=_routes("POST /v3/memories/add/", "POST /v1/memories/"),
         unkeyed=_routes(
-            "POST /v3/memories/", "POST /v2/memories/", "POST /v3/memories/search/", "POST /v2/memories/search/",
-            "PUT /v1/memories/{memory_id}/", "PUT /v1/batch/",
-            "DELETE /v1/memories/{memory_id}/", "DELETE /v1/memories/",
+            "POST /v3/memories/",
+            "POST /v2/memories/",
+            "POST /v3/memories/search/",
+            "POST /v2/memories/search/",
+            "PUT /v1/memories/{memory_id}/",
+            "PUT /v1/batch/",
+            "DELETE /v1/memories/{memory_id}/",
+            "DELETE /v1/memories/",
             "DELETE /v2/entities/{entity_type}/{entity_name}/",
-            "DELETE /v1/batch/", "POST /v1/summary/", "POST /v1/exports/", "POST /v1/exports/get/",
-            "POST /v1/feedback/", "POST /v2/profiles/settings/", "POST /v2/profiles/jobs/",
+            "DELETE /v1/batch/",
+            "POST /v1/summary/",
+            "POST /v1/exports/",
+            "POST /v1/exports/get/",
+            "POST /v1/feedback/",
+            "POST /v2/profiles/settings/",
+            "POST /v2/profiles/jobs/",
             "POST /api/v1/orgs/organizations/{org_id}/projects/",
             "PATCH /api/v1/orgs/organizations/{org_id}/projects/{project_id}/",
             "DELETE /api/v1/orgs/organizations/{org_id}/projects/{project_id}/",
             "POST /api/v1/orgs/organizations/{org_id}/projects/{project_id}/members/",
             "PUT /api/v1/orgs/organizations/{org_id}/projects/{project_id}/members/",
             "DELETE /api/v1/orgs/organizations/{org_id}/projects/{project_id}/members/",
-            "POST /api/v1/webhooks/projects/{project_id}/", "PUT /api/v1/webhooks/{webhook_id}/",
+            "POST /api/v1/webhooks/projects/{project_id}/",
+            "PUT /api/v1/webhooks/{webhook_id}/",
             "DELETE /api/v1/webhooks/{webhook_id}/",
         ),  # the hosted platform's routes (api/routers/mem0.py HOSTED_ROUTES) answer 501
         queries=_routes(

@@ -98,15 +98,18 @@ def serve(host: str, port: int | None, reload: bool, workers: int) -> None:
     if workers > 1 and settings.shared_cache_backend is None:
         click.echo("note: several workers and no REDIS_URL: result caching is off so workers stay consistent", err=True)
     os.environ["CONTINUUM_SERVE_WORKERS"] = str(workers)
+    # WebSocket heartbeat of /v1/sync: a ping every interval; a peer silent for the idle timeout is dropped
+    sync = settings.sync
+    keepalive = {"ws_ping_interval": sync.ping_interval, "ws_ping_timeout": sync.idle_timeout - sync.ping_interval}
     if reload or workers > 1:
         uvicorn.run(
             "continuum.server:app_factory", factory=True, host=host, port=port, reload=reload,
-            workers=workers, log_config=None, proxy_headers=True,
+            workers=workers, log_config=None, proxy_headers=True, **keepalive,
         )  # fmt: skip
         return
     from continuum.server import create_server_app
 
-    uvicorn.run(create_server_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+    uvicorn.run(create_server_app(settings), host=host, port=port, log_config=None, proxy_headers=True, **keepalive)
 
 
 @cli.command()

@@ -11,9 +11,10 @@ from continuum.settings import SettingsError
 if TYPE_CHECKING:
     from continuum.core.crypto import ContentCipher
     from continuum.core.ranking_config import RankingConfig
-    from continuum.ports import Cache, Storage
+    from continuum.core.sync import LiveSync, NoLiveSync
+    from continuum.ports import Cache, EventBus, Storage
     from continuum.settings import Settings
-    from continuum.settings.groups import CacheSettings, EncryptionSettings, RankingSettings
+    from continuum.settings.groups import CacheSettings, EncryptionSettings, RankingSettings, SyncSettings
 
 
 def build_storage(
@@ -69,3 +70,25 @@ def ranking_config(config: RankingSettings) -> RankingConfig:
         lexical=config.lexical, graph=config.graph, context=config.context, time=config.time,
         vector_scan_limit=config.vector_scan_limit,
     )  # fmt: skip
+
+
+def build_live_sync(config: SyncSettings, *, serves: bool, single_process: bool) -> LiveSync | NoLiveSync:
+    """Real-time sync where the runtime serves WebSocket subscribers: over Redis pub/sub when
+    REDIS_URL is set (every instance hears every write), else in-process for one process."""
+    from continuum.core.sync import LiveSync, NoLiveSync
+    from continuum.services import NOT_SERVED
+
+    if not serves:
+        return NoLiveSync(NOT_SERVED)
+    if config.redis_url:
+        require("redis", "REDIS_URL")
+        from continuum.bus.redis import RedisBus
+
+        bus: EventBus = RedisBus(config.redis_url, config.prefix)
+    elif single_process:
+        from continuum.bus.memory import InProcessBus
+
+        bus = InProcessBus()
+    else:
+        return NoLiveSync("real-time sync with several workers needs REDIS_URL: the workers share events over Redis")
+    return LiveSync(bus, ping_interval=config.ping_interval, idle_timeout=config.idle_timeout)

@@ -120,6 +120,7 @@ class RuntimeProfile(NamedTuple):
     lifecycle: Lifecycle
     metrics: Callable[[], Metrics]
     configure_logging: Callable[[Settings], None]
+    live_sync: bool = False  # serves WebSocket subscribers (GET /v1/sync): a long-running ASGI server
 
     @property
     def single_process(self) -> bool:
@@ -140,6 +141,7 @@ def local_server(workers: int = 1) -> RuntimeProfile:
         lifecycle=Lifecycle(build_at_start=True, migrate_at_start=True, purge_loop=True, close_on_shutdown=True),
         metrics=_prometheus,
         configure_logging=_server_logging,
+        live_sync=True,
     )
 
 

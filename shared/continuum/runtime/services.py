@@ -11,8 +11,14 @@ from continuum.core.auth import AuthConfig, Authenticator
 from continuum.core.caching import ResultCache
 from continuum.core.engine import MemoryEngine
 from continuum.core.ratelimit import RateLimiter
-from continuum.ports import Cache, Metrics, NullMetrics, Storage
-from continuum.runtime.adapters import build_cipher, build_shared_cache, build_storage, ranking_config
+from continuum.ports import Cache, EventPublisher, Metrics, NullMetrics, Storage
+from continuum.runtime.adapters import (
+    build_cipher,
+    build_live_sync,
+    build_shared_cache,
+    build_storage,
+    ranking_config,
+)
 from continuum.runtime.profiles import CLI, RuntimeProfile
 from continuum.services import Services
 from continuum.settings import Settings
@@ -35,6 +41,7 @@ def build_engine(
     metrics: Metrics,
     single_process: bool,
     bindings: dict[str, Any] | None = None,
+    events: EventPublisher | None = None,
 ) -> MemoryEngine:
     """The engine with its ranking settings and, when enabled, the embedding provider
     and indexer (background where one process lives on, inline on serverless).
@@ -51,7 +58,7 @@ def build_engine(
         indexer = EmbeddingIndexer(storage, embedder, cipher, clock, background=background, on_indexed=cache.invalidate)
     return MemoryEngine(
         storage, cache, clock=clock, cipher=cipher, metrics=metrics,
-        ranking=ranking_config(settings.ranking), embedder=embedder, indexer=indexer,
+        ranking=ranking_config(settings.ranking), embedder=embedder, indexer=indexer, events=events,
     )  # fmt: skip
 
 
@@ -90,9 +97,10 @@ def build_services(
         # the start of their next request that uses the cache (docs/caching.md)
         repair_interval=CACHE_REPAIR_INTERVAL if profile.lifecycle.purge_loop else None,
     )  # fmt: skip
+    sync = build_live_sync(settings.sync, serves=profile.live_sync, single_process=single)
     engine = build_engine(
         settings, storage, cache, clock=clock, cipher=build_cipher(settings.encryption), metrics=metrics,
-        single_process=single, bindings=bindings,
+        single_process=single, bindings=bindings, events=getattr(sync, "publisher", None),
     )  # fmt: skip
     auth = settings.auth
     services = Services(
@@ -111,6 +119,7 @@ def build_services(
             prefix=cache_settings.prefix,
             fallback=InProcessCache(max_entries=RATE_FALLBACK_ENTRIES),
         ),
+        sync=sync,
     )
     if settings.enable_federation:
         from continuum.runtime.federation import build_federation

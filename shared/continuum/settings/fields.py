@@ -169,6 +169,14 @@ class Settings(GroupsMixin):
         default=86_400, metadata=_meta("CONTINUUM_IDEMPOTENCY_TTL", _parse_int(60, 86_400 * 30))
     )
     tracing: bool = field(default=False, metadata=_meta("CONTINUUM_TRACING", _parse_bool))
+    # Real-time sync (GET /v1/sync, docs/sync.md): the server pings every subscriber this
+    # often and closes a connection silent (no pong, no message) for the idle timeout.
+    sync_ping_interval: float = field(
+        default=30.0, metadata=_meta("CONTINUUM_SYNC_PING_INTERVAL", _parse_float(0.05, 3600.0))
+    )
+    sync_idle_timeout: float = field(
+        default=90.0, metadata=_meta("CONTINUUM_SYNC_IDLE_TIMEOUT", _parse_float(0.1, 86_400.0))
+    )
 
     def __repr__(self) -> str:
         shown = []
@@ -213,6 +221,8 @@ class Settings(GroupsMixin):
                 raise SettingsError("POSTGRES_READ_URLS must hold postgresql:// URLs, comma-separated")
         if self.postgres_read_urls and self.storage_backend != "postgres":
             raise SettingsError("POSTGRES_READ_URLS needs PostgreSQL storage (POSTGRES_URL)")
+        if self.sync_idle_timeout <= self.sync_ping_interval:
+            raise SettingsError("CONTINUUM_SYNC_IDLE_TIMEOUT must be longer than CONTINUUM_SYNC_PING_INTERVAL")
         if self.redis_url and self.upstash_redis_rest_url:
             raise SettingsError("REDIS_URL and UPSTASH_REDIS_REST_URL are both set: choose one shared cache")
         if self.upstash_redis_rest_url and not self.upstash_redis_rest_token:

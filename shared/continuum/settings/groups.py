@@ -164,6 +164,18 @@ class AnalyticsSettings(NamedTuple):
     __repr__ = _masked_repr
 
 
+class SyncSettings(NamedTuple):
+    """Real-time sync: the heartbeat, and the Redis its bus uses across instances (REDIS_URL)."""
+
+    ping_interval: float
+    idle_timeout: float
+    redis_url: str | None
+    prefix: str
+
+    secret_fields = ("redis_url",)
+    __repr__ = _masked_repr
+
+
 class GroupsMixin:
     """The group views of a flat `Settings`."""
 
@@ -273,4 +285,12 @@ class GroupsMixin:
         return AnalyticsSettings(
             api_key=s.posthog_api_key, host=s.posthog_host, secret=s.analytics_secret,
             fallback_secret=s.api_key or s.jwt_secret,
+        )  # fmt: skip
+
+    @property
+    def sync(self) -> SyncSettings:
+        s: Any = self
+        return SyncSettings(
+            ping_interval=s.sync_ping_interval, idle_timeout=s.sync_idle_timeout, redis_url=s.redis_url,
+            prefix=s.cache_prefix,
         )  # fmt: skip
