@@ -56,3 +56,24 @@ class DependencyUnavailable(ContinuumError):
 
     def __init__(self, message: str, *, retry_after: int | None = 5) -> None:
         super().__init__(message, retry_after=retry_after)
+
+
+class QuotaExceeded(ContinuumError):
+    """A tenant at its tier's memory or storage quota: upgrade, or delete to go on writing."""
+
+    status = 402
+    code = "quota_exceeded"
+
+
+class NotAvailable(ContinuumError):
+    """A feature this deployment or runtime does not serve (its package or setting is missing)."""
+
+    status = 501
+    code = "not_available"
+
+
+class InvalidSignature(ContinuumError):
+    """A signed request (a Stripe webhook) whose signature is missing, stale or wrong."""
+
+    status = 400
+    code = "invalid_signature"

@@ -21,6 +21,7 @@ from continuum.ports import Metrics, Storage
 from continuum.settings import Settings
 
 if TYPE_CHECKING:
+    from continuum.core.billing import Billing
     from continuum.core.portability import Portability
 
 
@@ -37,6 +38,7 @@ class Services:
     metrics: Metrics
     clock: Clock
     rate_limiter: RateLimiter
+    billing: Billing | None = None  # tiers and quotas (CONTINUUM_ENABLE_BILLING)
     started: float = field(default_factory=time.monotonic)
 
     @cached_property

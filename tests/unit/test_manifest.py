@@ -93,7 +93,7 @@ def test_lambda_handler_groups_come_from_the_manifest():
     from continuum.aws.handler import GROUPS
 
     assert GROUPS == manifest.LAMBDA_FUNCTIONS
-    assert GROUPS["admin"] == ("admin", "portability")
+    assert GROUPS["admin"] == ("admin", "portability", "billing")
 
 
 def test_serverless_functions_and_events_match_the_manifest(serverless):
@@ -146,6 +146,8 @@ def test_every_route_has_the_scope_its_kind_needs():
             scope = manifest.required_scope(method, path)
             if (method, path) in group.admin:
                 assert scope == "admin"
+            elif (method, path) in group.signed:
+                assert scope == "signed"  # authenticated by its signature, not a key
             elif method in MUTATING and (method, path) not in group.queries:
                 assert scope == "write", f"{method} {path} changes state: a read key must not reach it"
             else:
@@ -169,5 +171,5 @@ def test_every_route_that_needs_a_scope_asks_who_the_caller_is(tmp_path):
     app = create_app(assemble(local_server(), settings))
     for route in app.routes:
         for method in getattr(route, "methods", None) or ():
-            if manifest.required_scope(method, route.path) != "read":
+            if manifest.required_scope(method, route.path) not in ("read", "signed"):
                 assert get_principal in calls(route.dependant), f"{method} {route.path}"

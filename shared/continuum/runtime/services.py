@@ -18,6 +18,7 @@ from continuum.services import Services
 from continuum.settings import Settings
 
 if TYPE_CHECKING:
+    from continuum.core.billing import Billing
     from continuum.core.crypto import ContentCipher
 
 RATE_FALLBACK_ENTRIES = 50_000
@@ -109,4 +110,25 @@ def build_services(
             shared_cache or local or InProcessCache(), settings.http.rate_limit_per_minute, clock=clock,
             prefix=cache_settings.prefix, fallback=InProcessCache(max_entries=RATE_FALLBACK_ENTRIES),
         ),
+        billing=build_billing(settings, storage, clock) if settings.enable_billing else None,
     )
+
+
+def build_billing(settings: Settings, storage: Storage, clock: Clock) -> Billing:
+    """Tiers and quotas from the billing settings; Stripe's signature check (payments/,
+    imported on the first delivery) when STRIPE_WEBHOOK_SECRET is set."""
+    from continuum.core.billing import Billing, BillingConfig, Tier
+
+    group = settings.billing
+    tiers = {name: Tier(name, **limits) for name, limits in group.tiers.items()}
+    config = BillingConfig(tiers, group.default_tier, group.stripe_prices, group.cache_seconds)
+    secret = group.stripe_webhook_secret
+    verifier = None
+    if secret:
+
+        def verifier(payload: bytes, signature: str | None) -> dict[str, Any]:
+            from continuum.payments.stripe_webhook import verify_stripe_event
+
+            return verify_stripe_event(payload, signature, secret)
+
+    return Billing(config, storage, clock, verifier=verifier)

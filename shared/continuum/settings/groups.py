@@ -11,7 +11,10 @@ validated now so that deployments can set them ahead of the features.
 # No `from __future__ import annotations` here: typing.NamedTuple compiles each string
 # annotation (a ForwardRef), which doubles what defining it costs on every cold start.
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from continuum.settings.billing import BillingSettings
 
 
 def _masked_repr(group: Any) -> str:
@@ -204,6 +207,12 @@ class GroupsMixin:
             secrets_source=s.secrets_source, secrets_path=s.secrets_path, secrets_max_age=s.secrets_max_age,
             idempotency_table=s.idempotency_table,
         )  # fmt: skip
+
+    @property
+    def billing(self) -> "BillingSettings":
+        from continuum.settings.billing import billing_settings
+
+        return billing_settings(self)
 
     @property
     def integrations(self) -> IntegrationSettings:
