@@ -68,11 +68,15 @@ async def test_billing_state_keeps_the_latest_change(storage: Storage, tenant: s
 async def test_billing_events_apply_once(storage: Storage, tenant: str) -> None:
     event_id = f"evt_{secrets.token_hex(8)}"
     state = BillingState("pro", "active", "stripe", "cus_2", "sub_2", changed_at=50)
-    first = await storage.apply_billing_event(event_id, "customer.subscription.created", NOW, tenant_id=tenant, state=state)
+    first = await storage.apply_billing_event(
+        event_id, "customer.subscription.created", NOW, tenant_id=tenant, state=state
+    )
     assert first is True
     assert await storage.billing_state(tenant) == state
     await storage.set_billing_state(tenant, BillingState("free", "active", "admin", changed_at=60))
-    replay = await storage.apply_billing_event(event_id, "customer.subscription.created", NOW, tenant_id=tenant, state=state)
+    replay = await storage.apply_billing_event(
+        event_id, "customer.subscription.created", NOW, tenant_id=tenant, state=state
+    )
     assert replay is False
     assert (await storage.billing_state(tenant)).tier == "free"  # the replay changed nothing
     ignored = f"evt_{secrets.token_hex(8)}"

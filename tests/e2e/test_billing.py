@@ -168,5 +168,7 @@ def test_the_stripe_webhook_needs_billing_on(target_name: str, open_server: Runn
     with open_server.client() as client:  # usage is still reported, with nothing limited
         usage = client.get("/v1/usage").json()
         assert usage["billing"] is False and usage["limits"] == {
-            "memories": None, "storage_bytes": None, "requests_per_minute": None
+            "memories": None,
+            "storage_bytes": None,
+            "requests_per_minute": None,
         }

@@ -13,7 +13,11 @@ import pytest
 
 from .support import LambdaContext, answer, event
 
-TIERS = {"tiny": {"memories": 1, "requests_per_minute": 1000}, "roomy": {"memories": 3}, "burst": {"requests_per_minute": 2}}
+TIERS = {
+    "tiny": {"memories": 1, "requests_per_minute": 1000},
+    "roomy": {"memories": 3},
+    "burst": {"requests_per_minute": 2},
+}
 BILLING = {
     "CONTINUUM_ENABLE_BILLING": "true", "CONTINUUM_TIERS": json.dumps(TIERS), "CONTINUUM_DEFAULT_TIER": "tiny",
     "CONTINUUM_BILLING_CACHE_SECONDS": "0", "STRIPE_WEBHOOK_SECRET": "whsec_lambda_test",
@@ -35,7 +39,9 @@ def call(functions, name: str, method: str, path: str, *, key: str, **kwargs):  
 
 def new_tenant(functions, deployment) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     tenant_id = f"t-{secrets.token_hex(5)}"
-    status, _, body = call(functions, "admin", "POST", "/v1/keys", key=deployment.admin_key, body={"tenant_id": tenant_id})
+    status, _, body = call(
+        functions, "admin", "POST", "/v1/keys", key=deployment.admin_key, body={"tenant_id": tenant_id}
+    )
     assert status == 201, body
     return tenant_id, body["api_key"]
 

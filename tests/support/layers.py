@@ -30,7 +30,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "services": ("continuum.services",),
     "observability": ("continuum.observability",),
     # aws/ and workers/ hold their runtime's adapters beside its entry (handler.py, app.py)
-    "adapters": ("continuum.storage", "continuum.cache", "continuum.embeddings", "continuum.aws", "continuum.workers", "continuum.payments"),
+    "adapters": (
+        "continuum.storage", "continuum.cache", "continuum.embeddings", "continuum.aws", "continuum.workers",
+        "continuum.payments",
+    ),
     "http": ("continuum.api", "continuum.schemas", "continuum.export_format", "continuum.mcp"),
     "runtime": ("continuum.runtime",),
     # the SDK: the API's schemas and route manifest, never the server (tests/unit/test_client.py)

@@ -56,8 +56,11 @@ def test_a_failed_payment_downgrades_to_the_default_tier_past_due() -> None:
                "subscription_details": {"metadata": {"tenant_id": "acme"}}}  # fmt: skip
     change = interpret(event("invoice.payment_failed", invoice), PRICES, "free")
     assert change.state == BillingState("free", "past_due", "stripe", "cus_1", "sub_1", 1000)
-    newer_api = {"id": "in_2", "customer": "cus_1",
-                 "parent": {"subscription_details": {"subscription": "sub_9", "metadata": {"tenant_id": "acme"}}}}
+    newer_api = {
+        "id": "in_2",
+        "customer": "cus_1",
+        "parent": {"subscription_details": {"subscription": "sub_9", "metadata": {"tenant_id": "acme"}}},
+    }
     change = interpret(event("invoice.payment_failed", newer_api), PRICES, "free")
     assert change.tenant_id == "acme" and change.state is not None and change.state.subscription_id == "sub_9"
 
@@ -69,7 +72,9 @@ def test_the_customer_metadata_names_the_tenant_when_expanded() -> None:
 
 
 def test_events_that_change_nothing_say_why() -> None:
-    assert interpret(event("charge.succeeded", {}), PRICES, "free").reason == "event type charge.succeeded is not handled"
+    assert (
+        interpret(event("charge.succeeded", {}), PRICES, "free").reason == "event type charge.succeeded is not handled"
+    )
     no_tenant = interpret(event("customer.subscription.created", subscription(metadata={})), PRICES, "free")
     assert no_tenant.tenant_id is None and "tenant_id" in no_tenant.reason
     unmapped = interpret(event("customer.subscription.created", subscription(price="price_zz")), PRICES, "free")

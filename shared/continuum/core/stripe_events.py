@@ -73,9 +73,7 @@ def interpret(event: dict[str, Any], prices: dict[str, str], default_tier: str) 
     if kind not in HANDLED:
         return StripeChange(None, None, f"event type {kind} is not handled")
     if kind == "invoice.payment_failed":
-        details = _dict(obj.get("subscription_details")) or _dict(
-            _dict(obj.get("parent")).get("subscription_details")
-        )
+        details = _dict(obj.get("subscription_details")) or _dict(_dict(obj.get("parent")).get("subscription_details"))
         tenant = _tenant(details, obj, _dict(obj.get("customer")))
         subscription = _id(obj.get("subscription")) or _id(details.get("subscription"))
         if tenant is None:

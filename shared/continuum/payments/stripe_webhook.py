@@ -38,8 +38,7 @@ def verify_stripe_event(payload: bytes, signature: str | None, secret: str) -> d
         stripe.WebhookSignature.verify_header(text, signature, secret, TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError:
         raise InvalidSignature(
-            "Stripe-Signature does not verify with STRIPE_WEBHOOK_SECRET (or is older than "
-            f"{TOLERANCE_SECONDS} s)"
+            f"Stripe-Signature does not verify with STRIPE_WEBHOOK_SECRET (or is older than {TOLERANCE_SECONDS} s)"
         ) from None
     try:
         event = json.loads(text)

@@ -32,8 +32,8 @@ class BillingSettings(NamedTuple):
     cache_seconds: int  # how stale a tenant's tier may be on another instance
 
     def __repr__(self) -> str:
-        secret = "***" if self.stripe_webhook_secret else None
-        return f"BillingSettings(enabled={self.enabled}, tiers={self.tiers!r}, default_tier={self.default_tier!r}, stripe_prices={self.stripe_prices!r}, stripe_webhook_secret={secret}, cache_seconds={self.cache_seconds})"
+        shown = self._replace(stripe_webhook_secret="***" if self.stripe_webhook_secret else None)
+        return "BillingSettings(" + ", ".join(f"{k}={v!r}" for k, v in zip(self._fields, shown, strict=True)) + ")"
 
 
 def _object(raw: str, variable: str) -> dict[str, Any]:
@@ -57,7 +57,9 @@ def parse_tiers(raw: str | None) -> dict[str, dict[str, int | None]]:
             raise SettingsError(f"CONTINUUM_TIERS: tier {name!r} must be an object of quotas ({', '.join(QUOTAS)})")
         unknown = sorted(set(limits) - set(QUOTAS))
         if unknown:
-            raise SettingsError(f"CONTINUUM_TIERS: tier {name!r} has unknown quota {unknown[0]!r}; known: {', '.join(QUOTAS)}")
+            raise SettingsError(
+                f"CONTINUUM_TIERS: tier {name!r} has unknown quota {unknown[0]!r}; known: {', '.join(QUOTAS)}"
+            )
         checked: dict[str, int | None] = {}
         for quota in QUOTAS:
             value = limits.get(quota)
@@ -74,7 +76,9 @@ def parse_prices(raw: str | None, tiers: dict[str, Any]) -> dict[str, str]:
     prices = _object(raw, "CONTINUUM_STRIPE_PRICES")
     for price, tier in prices.items():
         if tier not in tiers:
-            raise SettingsError(f"CONTINUUM_STRIPE_PRICES: {price!r} maps to unknown tier {tier!r}; tiers: {', '.join(tiers)}")
+            raise SettingsError(
+                f"CONTINUUM_STRIPE_PRICES: {price!r} maps to unknown tier {tier!r}; tiers: {', '.join(tiers)}"
+            )
     return {str(k): str(v) for k, v in prices.items()}
 
 

@@ -29,7 +29,9 @@ class SqlBilling:
         if not rows:
             return TenantUsage()
         # a counter never goes below zero, whatever order concurrent writes landed in
-        return TenantUsage(memories=max(0, int(rows[0]["memories"])), storage_bytes=max(0, int(rows[0]["storage_bytes"])))
+        return TenantUsage(
+            memories=max(0, int(rows[0]["memories"])), storage_bytes=max(0, int(rows[0]["storage_bytes"]))
+        )
 
     async def billing_state(self, tenant_id: str) -> BillingState | None:
         rows = await self.db.fetch(
@@ -37,7 +39,9 @@ class SqlBilling:
         )
         return _state(rows[0]) if rows else None
 
-    def _upsert(self, tenant_id: str, state: BillingState, *, guard: str = "", extra: tuple[Any, ...] = ()) -> Statement:
+    def _upsert(
+        self, tenant_id: str, state: BillingState, *, guard: str = "", extra: tuple[Any, ...] = ()
+    ) -> Statement:
         """Write the tenant's state unless its row holds a newer change (`changed_at`)."""
         p = self.d.p
         values = (
@@ -45,7 +49,11 @@ class SqlBilling:
             state.changed_at,
         )  # fmt: skip
         head = f"INSERT INTO tenant_billing (tenant_id, {STATE_COLUMNS}) "
-        body = f"VALUES ({', '.join([p] * len(values))})" if not guard else f"SELECT {', '.join([p] * len(values))} WHERE {guard}"
+        body = (
+            f"VALUES ({', '.join([p] * len(values))})"
+            if not guard
+            else f"SELECT {', '.join([p] * len(values))} WHERE {guard}"
+        )
         return (
             f"{head}{body} ON CONFLICT (tenant_id) DO UPDATE SET tier = excluded.tier, status = excluded.status, "
             "source = excluded.source, "
