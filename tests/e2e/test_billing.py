@@ -164,7 +164,7 @@ def test_stripe_deliveries_change_the_tier_once(billed: RunningServer, target_na
 
 def test_the_stripe_webhook_needs_billing_on(target_name: str, open_server: RunningServer) -> None:
     answer = _delivery(open_server, _subscription_event("evt_off", "default"))
-    assert answer.status_code == 501 and "CONTINUUM_ENABLE_BILLING" in answer.json()["error"]["message"]
+    assert answer.status_code == 404 and "CONTINUUM_ENABLE_BILLING" in answer.json()["error"]["message"]
     with open_server.client() as client:  # usage is still reported, with nothing limited
         usage = client.get("/v1/usage").json()
         assert usage["billing"] is False and usage["limits"] == {

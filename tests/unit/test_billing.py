@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from continuum.clock import ManualClock
 from continuum.core.billing import Billing, BillingConfig, Tier, over_quota, quota_headers
-from continuum.errors import InvalidInput, NotAvailable, QuotaExceeded
+from continuum.errors import InvalidInput, NotFound, QuotaExceeded
 from continuum.models import BillingState, TenantUsage
 from continuum.runtime.services import build_billing
 from continuum.settings import SettingsError, load_settings
@@ -95,7 +95,7 @@ async def test_check_quota_reads_the_counters(billing: Billing) -> None:
 
 @pytest.mark.asyncio
 async def test_stripe_deliveries_need_the_secret(billing: Billing) -> None:
-    with pytest.raises(NotAvailable, match="STRIPE_WEBHOOK_SECRET"):
+    with pytest.raises(NotFound, match="STRIPE_WEBHOOK_SECRET"):
         await billing.receive_stripe(b"{}", "t=1,v1=00")
 
 

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from continuum.clock import Clock
 from continuum.core.stripe_events import StripeChange, interpret
-from continuum.errors import ContinuumError, InvalidInput, NotAvailable, QuotaExceeded
+from continuum.errors import ContinuumError, InvalidInput, NotFound, QuotaExceeded
 from continuum.models import BillingState, TenantUsage
 from continuum.ports import Storage
 
@@ -156,7 +156,7 @@ class Billing:
     async def receive_stripe(self, payload: bytes, signature: str | None) -> StripeReceipt:
         """Verify a Stripe delivery and apply it once: a replayed event id changes nothing."""
         if self.verifier is None:
-            raise NotAvailable("Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET")
+            raise NotFound("Stripe webhooks are not configured on this deployment: set STRIPE_WEBHOOK_SECRET")
         event = self.verifier(payload, signature)
         change = interpret(event, self.config.prices, self.config.default_tier)
         applied = await self.storage.apply_billing_event(

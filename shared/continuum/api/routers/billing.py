@@ -13,7 +13,8 @@ from fastapi import Header, Path, Request
 from continuum.api.deps import AdminDep, PrincipalDep, ServicesDep
 from continuum.api.routes import RouteTable
 from continuum.core.billing import Billing, UsageReport
-from continuum.errors import NotAvailable
+from continuum.api.openapi import error
+from continuum.errors import NotFound
 from continuum.schemas import TENANT_PATTERN, Model, Strict
 from continuum.services import Services
 
@@ -57,7 +58,7 @@ class StripeReceived(Model):
 
 def _billing(services: Services) -> Billing:
     if services.billing is None:
-        raise NotAvailable(DISABLED)
+        raise NotFound(DISABLED)
     return services.billing
 
 
@@ -96,7 +97,15 @@ async def set_tier(
     return _usage(await billing.usage(tenant_id))
 
 
-@router.post("/v1/billing/stripe", response_model=StripeReceived)
+@router.post(
+    "/v1/billing/stripe",
+    response_model=StripeReceived,
+    responses={
+        400: error("Stripe-Signature is missing, stale or does not verify with STRIPE_WEBHOOK_SECRET"),
+        404: error("Billing or Stripe webhooks are not enabled on this deployment"),
+        501: error("This runtime does not ship the stripe package (Lambda, Workers)"),
+    },
+)
 async def stripe_webhook(
     request: Request,
     services: ServicesDep,
