@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import Header, Path, Request
 
 from continuum.api.deps import AdminDep, PrincipalDep, ServicesDep
+from continuum.api.openapi import error
 from continuum.api.routes import RouteTable
 from continuum.core.billing import Billing, UsageReport
-from continuum.api.openapi import error
 from continuum.errors import NotFound
 from continuum.schemas import TENANT_PATTERN, Model, Strict
 from continuum.services import Services
