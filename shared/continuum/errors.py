@@ -61,3 +61,22 @@ class DependencyUnavailable(ContinuumError):
 class SubscriptionLost(DependencyUnavailable):
     """A real-time subscription ended on the server's side (event bus down or closing, or
     the subscriber fell too far behind): the client should reconnect."""
+class QuotaExceeded(ContinuumError):
+    """A tenant at its tier's memory or storage quota: upgrade, or delete to go on writing."""
+
+    status = 402
+    code = "quota_exceeded"
+
+
+class NotAvailable(ContinuumError):
+    """A feature this deployment or runtime does not serve (its package or setting is missing)."""
+
+    status = 501
+    code = "not_available"
+
+
+class InvalidSignature(ContinuumError):
+    """A signed request (a Stripe webhook) whose signature is missing, stale or wrong."""
+
+    status = 400
+    code = "invalid_signature"

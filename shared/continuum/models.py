@@ -370,3 +370,28 @@ class FederatedLink:
     concept_a: str
     concept_b: str
     strength: float
+# ---- billing (continuum.core.billing) ----
+
+
+@dataclass(frozen=True)
+class TenantUsage:
+    """What a tenant holds, from counters the database keeps in the same atomic write as
+    each memory insert, change and delete (never counted per request): its memories and
+    their stored bytes (content and metadata, as stored; expired rows until purged)."""
+
+    memories: int = 0
+    storage_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class BillingState:
+    """A tenant's tier and where it came from. `status`: "active", or "past_due" after a
+    failed invoice payment. `changed_at`: epoch seconds of the change (a Stripe event's
+    `created`), so an older event never undoes a newer change."""
+
+    tier: str
+    status: str = "active"
+    source: str = "admin"  # "admin" or "stripe"
+    customer_id: str | None = None
+    subscription_id: str | None = None
+    changed_at: int = 0

@@ -12,6 +12,7 @@ from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 from continuum.clock import Clock
 from continuum.models import (
     ApiKeyRecord,
+    BillingState,
     ConceptMention,
     DeliveryOutcome,
     DeliveryRecord,
@@ -33,6 +34,7 @@ from continuum.models import (
     MemoryRecord,
     TenantCounts,
     TenantRecord,
+    TenantUsage,
     WebhookRecord,
 )
 
@@ -153,6 +155,21 @@ class Storage(Protocol):
     ) -> list[EntityRecord]: ...
     async def entity_links(self, tenant_id: str, keys: Sequence[str], *, limit: int) -> list[LinkRecord]: ...
     async def counts(self, tenant_id: str) -> TenantCounts: ...
+
+    # billing: usage counters kept in the same atomic write as each memory write (read in
+    # O(1), never counted per request), the tenant's tier, processed Stripe events
+    async def tenant_usage(self, tenant_id: str) -> TenantUsage: ...
+    async def billing_state(self, tenant_id: str) -> BillingState | None: ...
+    async def set_billing_state(self, tenant_id: str, state: BillingState) -> BillingState:
+        """Store the state unless the stored one changed later (`changed_at`); the state held."""
+        ...
+
+    async def apply_billing_event(
+        self, event_id: str, event_type: str, now: datetime, *, tenant_id: str | None, state: BillingState | None
+    ) -> bool:
+        """Record event `event_id` as processed and write `state` atomically; False (nothing
+        written) when the event was processed before."""
+        ...
 
     # export / import
     async def export_page(self, tenant_id: str, kind: str, *, after: str | None, limit: int) -> ExportPage: ...

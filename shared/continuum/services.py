@@ -23,6 +23,7 @@ from continuum.ports import Metrics, Storage
 from continuum.settings import Settings
 
 if TYPE_CHECKING:
+    from continuum.core.billing import Billing
     from continuum.core.federation.service import FederationService
     from continuum.core.portability import Portability
     from continuum.core.webhook_service import Webhooks
@@ -44,6 +45,7 @@ class Services:
     metrics: Metrics
     clock: Clock
     rate_limiter: RateLimiter
+    billing: Billing | None = None  # tiers and quotas (CONTINUUM_ENABLE_BILLING)
     started: float = field(default_factory=time.monotonic)
     webhooks: Webhooks | None = None  # CONTINUUM_ENABLE_WEBHOOKS (docs/webhooks.md)
     # CONTINUUM_ENABLE_FEDERATION: the service, or the error a runtime without it answers

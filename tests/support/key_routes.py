@@ -41,6 +41,7 @@ def request_for(route: tuple[str, str], tenant_id: str, memory_id: str, key_id: 
         ("POST", "/v1/federation/peers/{peer_id}/sync"): {},
         ("PUT", "/v1/federation/optin"): {},
         ("DELETE", "/v1/federation/optin"): {},
+        ("PUT", "/v1/tenants/{tenant_id}/tier"): {"json": {"tier": "free"}},
         **mem0_bodies(memory_id),
         **webhook_bodies(),
     }

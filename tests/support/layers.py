@@ -34,6 +34,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "continuum.storage", "continuum.cache", "continuum.embeddings", "continuum.aws", "continuum.workers",
         "continuum.webhooks",
         "continuum.bus",
+        "continuum.payments",
     ),
     "http": ("continuum.api", "continuum.schemas", "continuum.export_format", "continuum.mcp"),
     "runtime": ("continuum.runtime",),

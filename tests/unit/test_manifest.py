@@ -93,7 +93,7 @@ def test_lambda_handler_groups_come_from_the_manifest():
     from continuum.aws.handler import GROUPS
 
     assert GROUPS == manifest.LAMBDA_FUNCTIONS
-    assert GROUPS["admin"] == ("admin", "portability")
+    assert GROUPS["admin"] == ("admin", "portability", "billing")
 
 
 def test_serverless_functions_and_events_match_the_manifest(serverless):

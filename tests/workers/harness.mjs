@@ -4,7 +4,7 @@
 //   node harness.mjs --port 8787 --persist-to DIR [--config wrangler.toml]
 //                    [--python-modules DIR] [--src DIR] [--test-scheduled]
 //
-// Every CONTINUUM_* and UPSTASH_REDIS_REST_* variable of this process becomes a Worker var.
+// Every CONTINUUM_*, UPSTASH_REDIS_REST_* and STRIPE_* variable of this process becomes a Worker var.
 // `wrangler/serve-local` is the command people use; it applies the migrations first.
 import fs from "node:fs";
 import http from "node:http";
@@ -56,7 +56,7 @@ const env = { ...gateway.vars };
 for (const name of gateway.d1Names) env[name] = new D1Database(gateway, name);
 env.AI = new Ai();
 for (const [name, value] of Object.entries(process.env)) {
-  if (name.startsWith("CONTINUUM_") || name.startsWith("UPSTASH_REDIS_REST_")) env[name] = value;
+  if (name.startsWith("CONTINUUM_") || name.startsWith("UPSTASH_REDIS_REST_") || name.startsWith("STRIPE_")) env[name] = value;
 }
 log(`local D1 ready: ${Object.keys(env).filter((k) => typeof env[k] !== "string").join(", ")} bindings`);
 

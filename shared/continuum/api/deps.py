@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from continuum.api.manifest import required_scope
+from continuum.api.quota import admit
 from continuum.core.auth import Principal, credential_from_headers, require_admin, require_scope
 from continuum.observability.logging import tenant_id_var
 from continuum.services import Services
@@ -37,7 +38,7 @@ async def get_principal(
     principal = await services.auth.authenticate(credential, acting_tenant=x_continuum_tenant)
     tenant_id_var.set(principal.tenant_id)
     if not principal.is_admin:
-        await services.rate_limiter.check(principal.tenant_id)
+        await admit(request, services, principal.tenant_id)
     require_scope(principal, route_scope(request))
     return principal
 

@@ -69,6 +69,12 @@ GROUPS: tuple[RouteGroup, ...] = (
         admin=_routes("POST /v1/keys", "DELETE /v1/keys/{key_id}", "GET /v1/tenants", "DELETE /v1/tenants/{tenant_id}"),
     ),  # GET /v1/keys: any key lists its own tenant's keys (`read`); the admin key any tenant's
     RouteGroup("portability", function="admin", unkeyed=_routes("POST /v1/import")),
+    # tiers and quotas (docs/billing.md); the Stripe webhook is authenticated by its signature
+    RouteGroup(
+        "billing", function="admin",
+        unkeyed=_routes("PUT /v1/tenants/{tenant_id}/tier", "POST /v1/billing/stripe"),
+        admin=_routes("PUT /v1/tenants/{tenant_id}/tier"), signed=_routes("POST /v1/billing/stripe"),
+    ),
     # MCP over streamable HTTP: one POST per JSON-RPC message; the tools check `write` themselves
     RouteGroup("mcp", function="mcp", unkeyed=_routes("POST /mcp"), queries=_routes("POST /mcp")),
     RouteGroup("metrics", function=None),  # Prometheus scrape: long-running servers only

@@ -119,6 +119,9 @@ class RequestMiddleware:
         tenant_token = tenant_id_var.set(None)
         status = 500
         response_started = False
+        # the request's own request.state (a copy, as uvicorn makes: runtimes that do not
+        # copy must not share it between requests); what the app asks to answer with
+        state = scope["state"] = dict(scope.get("state") or {})
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, response_started
@@ -127,6 +130,9 @@ class RequestMiddleware:
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+                extra = state.get("continuum_headers")  # rate limit and quotas (api/quota.py)
+                if extra:
+                    message["headers"] += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
             await send(message)
 
         async def refuse(refused: int, body: bytes) -> None:

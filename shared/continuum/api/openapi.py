@@ -76,6 +76,7 @@ IDEMPOTENCY_KEY = {
 _DESCRIPTIONS = {
     400: "The body is not valid JSON",
     401: "Missing or invalid credentials (X-API-Key or Authorization: Bearer)",
+    402: "The tenant's memory or storage quota is reached (billing: docs/billing.md)",
     403: "The credential may not use this route (admin routes need the admin key)",
     404: "Nothing with that id or name in the caller's tenant",
     409: "A request with the same Idempotency-Key is still running",
@@ -109,7 +110,7 @@ def error_responses(route: APIRoute, *, write: bool) -> dict[int | str, dict[str
     if dependant.path_params:
         statuses.add(404)
     if write:
-        statuses |= {409, 422}
+        statuses |= {402, 409, 422}  # 402: a billing quota (docs/billing.md)
     if has_body or dependant.query_params or dependant.path_params or dependant.header_params:
         statuses.add(422)
     if _calls(dependant, get_services):

@@ -10,6 +10,7 @@ so two deployments on one Redis keep separate counts.
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from continuum.clock import Clock
 from continuum.errors import RateLimited
@@ -36,6 +37,13 @@ class RateLimiter:
         """Count one request; raise RateLimited (429, Retry-After) past the limit."""
         if not self.enabled:
             return
+        window = await self.count(tenant_id, self.per_minute)
+        if window.exceeded:
+            raise window.error(tenant_id)
+
+    async def count(self, tenant_id: str, limit: int) -> RateWindow:
+        """Count one request against `limit` this minute (a tier's, or `per_minute`); the
+        window as it stands, for X-RateLimit-* headers. Raises nothing."""
         assert self.cache is not None
         now = self.clock.now().timestamp()
         window = int(now // WINDOW_SECONDS)
@@ -45,9 +53,33 @@ class RateLimiter:
         except CacheUnavailable:
             log.warning("rate limit counted on this instance only: shared cache unavailable")
             count = await self.fallback.incr(key, WINDOW_SECONDS + 5)
-        if count > self.per_minute:
-            retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now + 0.999))
-            raise RateLimited(
-                f"more than {self.per_minute} requests this minute for tenant {tenant_id}",
-                retry_after=retry_after,
-            )
+        reset = max(1, int((window + 1) * WINDOW_SECONDS - now + 0.999))
+        return RateWindow(limit=limit, count=count, reset=reset)
+
+
+class RateWindow(NamedTuple):
+    """One tenant's count in the current minute against its limit; `reset`: seconds left."""
+
+    limit: int
+    count: int
+    reset: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+
+    def error(self, tenant_id: str) -> RateLimited:
+        return RateLimited(
+            f"more than {self.limit} requests this minute for tenant {tenant_id}", retry_after=self.reset
+        )

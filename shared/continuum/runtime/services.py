@@ -24,6 +24,7 @@ from continuum.services import Services
 from continuum.settings import Settings
 
 if TYPE_CHECKING:
+    from continuum.core.billing import Billing
     from continuum.core.crypto import ContentCipher
     from continuum.core.webhook_service import Webhooks
 
@@ -120,6 +121,7 @@ def build_services(
             fallback=InProcessCache(max_entries=RATE_FALLBACK_ENTRIES),
         ),
         sync=sync,
+        billing=build_billing(settings, storage, clock) if settings.enable_billing else None,
     )
     if settings.enable_federation:
         from continuum.runtime.federation import build_federation
@@ -145,3 +147,23 @@ def build_webhooks(
         storage, HttpxSender(config.timeout, resolve_dns=resolve_dns), engine.cipher, engine.ids, clock,
         WebhookConfig(config.allow_private, config.max_attempts, config.retry_base, config.timeout),
     )  # fmt: skip
+
+
+def build_billing(settings: Settings, storage: Storage, clock: Clock) -> Billing:
+    """Tiers and quotas from the billing settings; Stripe's signature check (payments/,
+    imported on the first delivery) when STRIPE_WEBHOOK_SECRET is set."""
+    from continuum.core.billing import Billing, BillingConfig, Tier
+
+    group = settings.billing
+    tiers = {name: Tier(name, **limits) for name, limits in group.tiers.items()}
+    config = BillingConfig(tiers, group.default_tier, group.stripe_prices, group.cache_seconds)
+    secret = group.stripe_webhook_secret
+    verifier = None
+    if secret:
+
+        def verifier(payload: bytes, signature: str | None) -> dict[str, Any]:
+            from continuum.payments.stripe_webhook import verify_stripe_event
+
+            return verify_stripe_event(payload, signature, secret)
+
+    return Billing(config, storage, clock, verifier=verifier)

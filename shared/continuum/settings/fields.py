@@ -157,6 +157,15 @@ class Settings(GroupsMixin):
     stripe_webhook_secret: str | None = field(
         default=None, metadata=_meta("STRIPE_WEBHOOK_SECRET", _parse_optional, secret=True)
     )
+    # Billing and quotas (docs/billing.md): tiers as JSON, the tier of a tenant nobody set,
+    # Stripe price/product ids -> tiers as JSON, how long an instance may keep a tier cached.
+    enable_billing: bool = field(default=False, metadata=_meta("CONTINUUM_ENABLE_BILLING", _parse_bool))
+    billing_tiers: str | None = field(default=None, metadata=_meta("CONTINUUM_TIERS", _parse_optional))
+    default_tier: str = field(default="free", metadata=_meta("CONTINUUM_DEFAULT_TIER", _parse_text))
+    stripe_prices: str | None = field(default=None, metadata=_meta("CONTINUUM_STRIPE_PRICES", _parse_optional))
+    billing_cache_seconds: int = field(
+        default=30, metadata=_meta("CONTINUUM_BILLING_CACHE_SECONDS", _parse_int(0, 3600))
+    )
     # AWS Lambda: where secrets come from (SSM path prefix or one Secrets Manager JSON secret),
     # the DynamoDB table behind Idempotency-Key, and X-Ray tracing (off unless enabled).
     secrets_source: str = field(
@@ -255,6 +264,10 @@ class Settings(GroupsMixin):
                 parse_encryption_key(self.encryption_key)
             except ValueError as exc:
                 raise SettingsError(f"CONTINUUM_ENCRYPTION_KEY {exc}") from None
+        if self.enable_billing or self.billing_tiers or self.stripe_prices:
+            from continuum.settings.billing import billing_settings
+
+            billing_settings(self)  # raises SettingsError naming the variable at fault
         for origin in self.cors_origins:
             if origin != "*" and "://" not in origin:
                 raise SettingsError(

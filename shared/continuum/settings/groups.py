@@ -11,7 +11,10 @@ validated now so that deployments can set them ahead of the features.
 # No `from __future__ import annotations` here: typing.NamedTuple compiles each string
 # annotation (a ForwardRef), which doubles what defining it costs on every cold start.
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from continuum.settings.billing import BillingSettings
 
 
 def _masked_repr(group: Any) -> str:
@@ -260,6 +263,12 @@ class GroupsMixin:
             max_attempts=s.webhook_max_attempts, retry_base=s.webhook_retry_base,
             poll_interval=s.webhook_poll_interval, queue_url=s.webhook_queue_url,
         )  # fmt: skip
+
+    @property
+    def billing(self) -> "BillingSettings":
+        from continuum.settings.billing import billing_settings
+
+        return billing_settings(self)
 
     @property
     def integrations(self) -> IntegrationSettings:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from continuum.models import (
     ApiKeyRecord,
+    BillingState,
     DeliveryOutcome,
     DeliveryRecord,
     EmbeddingRecord,
@@ -30,6 +31,7 @@ from continuum.models import (
     MemoryRecord,
     TenantCounts,
     TenantRecord,
+    TenantUsage,
     WebhookRecord,
 )
 from continuum.storage.sql.keys import SqlKeys
@@ -37,6 +39,7 @@ from continuum.storage.sql.reads import SqlReads, VectorQuery
 
 if TYPE_CHECKING:
     from continuum.ports import OutboxEventSource
+    from continuum.storage.sql.billing import SqlBilling
     from continuum.storage.sql.federation import SqlFederation
     from continuum.storage.sql.history import SqlHistory
     from continuum.storage.sql.outbox import SqlOutbox
@@ -198,6 +201,28 @@ class SqlStorage:
         from continuum.storage.sql.federation import SqlFederation
 
         return SqlFederation(self._reads.db, self._reads.d)
+    # ---- billing ------------------------------------------------------------------------
+
+    @cached_property
+    def _billing(self) -> SqlBilling:
+        """Usage counters, tiers and processed Stripe events, built on first use."""
+        from continuum.storage.sql.billing import SqlBilling
+
+        return SqlBilling(self._reads.db, self._reads.d)
+
+    async def tenant_usage(self, tenant_id: str) -> TenantUsage:
+        return await self._billing.tenant_usage(tenant_id)
+
+    async def billing_state(self, tenant_id: str) -> BillingState | None:
+        return await self._billing.billing_state(tenant_id)
+
+    async def set_billing_state(self, tenant_id: str, state: BillingState) -> BillingState:
+        return await self._billing.set_billing_state(tenant_id, state)
+
+    async def apply_billing_event(
+        self, event_id: str, event_type: str, now: datetime, *, tenant_id: str | None, state: BillingState | None
+    ) -> bool:
+        return await self._billing.apply_billing_event(event_id, event_type, now, tenant_id=tenant_id, state=state)
 
     # ---- reads ------------------------------------------------------------------------
 

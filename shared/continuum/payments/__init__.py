@@ -1,0 +1,1 @@
+"""Payment providers' adapters: Stripe's webhook signature check (the `billing` extra)."""
