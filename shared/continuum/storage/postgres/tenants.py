@@ -16,7 +16,7 @@ from continuum.storage.sql import statements
 from continuum.storage.sql.reads import tenant_counts
 
 _TABLES = (
-    "memory_embeddings", "memories", "term_stats", "corpus_stats", "auto_messages",
+    "memory_embeddings", "memories", "lexical_postings", "term_stats", "corpus_stats", "auto_messages",
     "decisions", "entities", "attention_links", "memory_history", "api_keys", "tenants",
 )  # fmt: skip
 

@@ -19,7 +19,7 @@ from continuum.storage.sqlite_dialect.search import SqliteGraph, SqliteSearch
 from continuum.storage.sqlite_dialect.writes import SqliteWrites
 
 _TENANT_TABLES = (
-    "memories", "term_stats", "corpus_stats", "auto_messages", "decisions",
+    "memories", "lexical_postings", "term_stats", "corpus_stats", "auto_messages", "decisions",
     "entities", "attention_links", "memory_history", "api_keys", "tenants",
 )  # fmt: skip
 
