@@ -108,7 +108,8 @@ class Frontier:
         return kth >= threshold
 
     def best(self, limit: int) -> list[str]:
-        return sorted(self.scores, key=lambda k: (-self.scores[k], k))[:limit]
+        newest_first = sorted(self.scores, reverse=True)  # ids are time-ordered: ties go to the newest
+        return sorted(newest_first, key=lambda k: -self.scores[k])[:limit]
 
 
 async def top_candidates(

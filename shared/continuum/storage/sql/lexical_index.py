@@ -46,11 +46,7 @@ DROP_OLD = {
     "postgres": [
         "DROP INDEX IF EXISTS idx_memories_tenant_search",
         "DROP INDEX IF EXISTS idx_memories_search",
-        "ALTER TABLE memories DROP COLUMN IF EXISTS search_vector",
-        # 0005 only indexed the column just dropped: it must not run later (were btree_gin
-        # installed after), so it is recorded as done.
-        "INSERT INTO schema_migrations (version, applied_at) VALUES ('0005_tenant_search', now()) "
-        "ON CONFLICT DO NOTHING",
+        "ALTER TABLE memories DROP COLUMN IF EXISTS search_vector",  # 0005 checks it is there
         "UPDATE lexical_index_state SET old_dropped = true",
     ],
 }
