@@ -195,9 +195,7 @@ async def test_a_new_database_has_its_index_built_and_no_old_one(tmp_path: Path)
     assert not _old_index_present("sqlite", str(tmp_path / "new.db"))
 
 
-def test_cli_migrate_builds_the_index_with_a_progress_bar(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_migrate_builds_the_index_with_a_progress_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "old.db"
     env = clean_env({"CONTINUUM_DB_PATH": str(path), "PYTHONPATH": str(REPO / "shared")})
     conn = sqlite3.connect(path)  # an old database: migrated to 0007 by the code of that time
@@ -211,7 +209,7 @@ def test_cli_migrate_builds_the_index_with_a_progress_bar(
     )
     conn.executemany(
         "INSERT INTO memories (id, tenant_id, scope_key, role, content, content_hash, search_terms, created_at, "
-        "updated_at) VALUES (?, 't', ?, 'user', 'x', ?, ?, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
+        "updated_at) VALUES (?, 't', ?, 'user', 'x', ?, ?, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
         [(f"m{n:04d}", f"m{n}", f"h{n}", f"kestrel note{n}") for n in range(250)],
     )
     conn.commit()

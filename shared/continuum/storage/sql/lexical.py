@@ -93,9 +93,7 @@ class Frontier:
             term, impact = row["term"], int(row["impact"])
             by_term[term].append(impact)
             self.scores[row["id"]] = self.scores.get(row["id"], 0.0) + self.weights[term] * impact
-        self.bounds = {
-            t: (self.weights[t] * found[-1] if len(found) >= depth else 0.0) for t, found in by_term.items()
-        }
+        self.bounds = {t: (self.weights[t] * found[-1] if len(found) >= depth else 0.0) for t, found in by_term.items()}
 
     def settled(self, limit: int) -> bool:
         """No unseen memory can enter the best `limit`."""

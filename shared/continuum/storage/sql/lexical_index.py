@@ -103,9 +103,7 @@ class LexicalIndex:
         done = 0
         if cursor is not None:
             done = (
-                await self.db.fetch(
-                    f"SELECT count(*) AS n FROM memories WHERE (tenant_id, id) <= ({p}, {p})", cursor
-                )
+                await self.db.fetch(f"SELECT count(*) AS n FROM memories WHERE (tenant_id, id) <= ({p}, {p})", cursor)
             )[0]["n"]
         read = 0
         while not state["built"]:
@@ -120,9 +118,7 @@ class LexicalIndex:
                 state["built"] = True
             if rows:
                 cursor = (rows[-1]["tenant_id"], rows[-1]["id"])
-                statements.append(
-                    (f"UPDATE lexical_index_state SET after_tenant = {p}, after_id = {p}", cursor)
-                )
+                statements.append((f"UPDATE lexical_index_state SET after_tenant = {p}, after_id = {p}", cursor))
             await self.db.run_batch(statements)
             read += len(rows)
             done += len(rows)
