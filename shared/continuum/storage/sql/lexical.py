@@ -13,7 +13,8 @@ statement of the same shape on every dialect. The core's weights (query weight x
 sum the impacts into an upper-bound-aware score: when the k-th best seen memory scores
 at least the sum of every unexhausted term's weight x its last impact read, no unseen
 memory can enter the candidates and reading stops (a threshold / WAND-style stop);
-otherwise it reads once more, deeper, and then stops at that bound whatever the case.
+otherwise it reads the terms that may hold more once more, deeper, and then stops at
+that bound whatever the case.
 The work is bounded by the query (terms x depth), never by the tenant's size.
 """
 
@@ -83,17 +84,28 @@ class Frontier:
 
     def __init__(self, weights: Mapping[str, float]) -> None:
         self.weights = weights
+        self.lists: dict[str, list[tuple[str, int]]] = {}
         self.scores: dict[str, float] = {}
         self.bounds: dict[str, float] = {}
 
     def read(self, rows: Sequence[Row], terms: Sequence[str], depth: int) -> None:
-        self.scores = {}
-        by_term: dict[str, list[int]] = {t: [] for t in terms}
+        """Take the postings just read for `terms` (at most `depth` each)."""
+        for term in terms:
+            self.lists[term] = []
         for row in rows:
-            term, impact = row["term"], int(row["impact"])
-            by_term[term].append(impact)
-            self.scores[row["id"]] = self.scores.get(row["id"], 0.0) + self.weights[term] * impact
-        self.bounds = {t: (self.weights[t] * found[-1] if len(found) >= depth else 0.0) for t, found in by_term.items()}
+            self.lists[row["term"]].append((row["id"], int(row["impact"])))
+        for term in terms:
+            found = self.lists[term]
+            self.bounds[term] = self.weights[term] * found[-1][1] if len(found) >= depth else 0.0
+        self.scores = {}
+        for term, found in self.lists.items():
+            weight = self.weights[term]
+            for memory_id, impact in found:
+                self.scores[memory_id] = self.scores.get(memory_id, 0.0) + weight * impact
+
+    def open_terms(self) -> list[str]:
+        """Terms that may hold more postings than were read."""
+        return [t for t, bound in self.bounds.items() if bound > 0.0]
 
     def settled(self, limit: int) -> bool:
         """No unseen memory can enter the best `limit`."""
@@ -127,17 +139,16 @@ async def top_candidates(
     terms = chosen_terms(weights, 4 + len(params))
     if not terms:
         return []
-    statement = candidates_statement(d, len(terms), where)
     frontier = Frontier(weights)
     depth = limit
     for attempt in range(2):
         values: list[Any] = []
         for term in terms:
             values += [tenant_id, term, d.moment(now), *params, depth]
-        frontier.read(await fetch(statement, values), terms, depth)
+        frontier.read(await fetch(candidates_statement(d, len(terms), where), values), terms, depth)
         if attempt == 1 or frontier.settled(limit):
             break
-        depth *= DEEPEN
+        terms, depth = frontier.open_terms(), depth * DEEPEN  # exhausted terms are read already
     ids = frontier.best(limit)
     if not ids:
         return []
