@@ -166,6 +166,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the database (its URL is printed).")
     parser.add_argument("--json", type=Path, help="Write the figures here (after each size).")
     parser.add_argument("--database", help="Measure this kept database (URL or SQLite file) as it is: no filling.")
+    parser.add_argument("--ingest", type=int, default=0,
+                        help="With --database: then store this many more memories (batches of 1000), timed.")
+    parser.add_argument("--as-size", type=int, help="With --database: ask the queries of this size (default: its own).")
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--sqlite-dir", type=Path, default=Path("/tmp"), help="Where --backend sqlite puts its file.")
     args = parser.parse_args()
@@ -173,7 +176,9 @@ def main() -> None:
 
     conversation, questions = load_conversation(args.locomo)
     if args.database:
-        results = [remeasure(args.database, args.queries, args.seed, questions)]
+        measured = remeasure(args.database, args.queries, args.seed, questions, args.as_size)
+        rate = ingest(args.database, args.ingest, args.seed) if args.ingest else 0.0
+        results = [{**measured, "load_per_second": rate}]
         report(results, args.queries, len(questions), args.locomo.stem, _backend(args.database))
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
@@ -213,7 +218,28 @@ def main() -> None:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def remeasure(url: str, queries: int, seed: int, questions: list[dict[str, Any]]) -> dict[str, Any]:
+def ingest(url: str, count: int, seed: int) -> float:
+    """Store `count` more synthetic memories into the kept tenant; memories per second."""
+
+    async def work() -> float:
+        loader = Loader(url, [], seed + 7)
+        await loader.services.storage.connect()
+        try:
+            before = (await loader.services.storage.counts(TENANT)).memories
+            loader.synthetic = before  # session ids continue from the tenant's size
+            loaded = await loader.fill_to(before + count)
+            return loaded["load_per_second"]
+        finally:
+            await loader.close()
+
+    rate = asyncio.run(work())
+    print(f"  ingested {count:,} more ({rate:,.0f}/s)", file=sys.stderr, flush=True)
+    return rate
+
+
+def remeasure(
+    url: str, queries: int, seed: int, questions: list[dict[str, Any]], as_size: int | None = None
+) -> dict[str, Any]:
     """The measurement of a kept database, with the queries a run would ask at its size."""
     if url.startswith("postgres"):
         with psycopg.connect(url) as conn:
@@ -223,7 +249,7 @@ def remeasure(url: str, queries: int, seed: int, questions: list[dict[str, Any]]
             row = lite.execute("SELECT count(*) FROM memories WHERE tenant_id = ?", (TENANT,)).fetchone()
     memories = int(row[0]) if row else 0
     size = memories - memories % 1000  # the synthetic part: the LoCoMo conversation is under 1000
-    corpus = Corpus(seed=seed + size)
+    corpus = Corpus(seed=seed + (as_size or size))
     asked = [corpus.query() for _ in range(queries)]
     with local_server(_server_env(url)) as (server_url, admin_key):
         measured = measure(server_url, admin_key, asked, questions)
