@@ -127,9 +127,11 @@ class SqlStorage:
     async def lexical_index_state(self) -> dict[str, Any] | None:
         return await self._lexical.state()
 
-    async def build_lexical_index(self, progress: Progress | None = None, *, batch: int = 2000) -> int:
+    async def build_lexical_index(
+        self, progress: Progress | None = None, *, batch: int = 2000, max_batches: int | None = None
+    ) -> int:
         """Fill the lexical postings of an existing database (resumable), then drop the old index."""
-        return await self._lexical.build(progress, batch=batch)
+        return await self._lexical.build(progress, batch=batch, max_batches=max_batches)
 
     async def pending_migrations(self) -> list[str]:
         return await self._schema.pending_migrations()

@@ -92,21 +92,27 @@ class LexicalIndex:
         if state and state["built"] and not state["old_dropped"]:
             await self.db.run_batch([(sql, ()) for sql in DROP_OLD[self.d.name]])
 
-    async def build(self, progress: Progress | None = None, *, batch: int = 2000) -> int:
-        """Fill the postings from the memories after the cursor; returns how many were read."""
+    async def build(
+        self, progress: Progress | None = None, *, batch: int = 2000, max_batches: int | None = None
+    ) -> int:
+        """Fill the postings from the memories after the cursor; returns how many were read.
+        `max_batches` stops early (the cursor is kept): a Worker's cron builds a D1 in steps."""
         state = await self.state()
         if state is None:
             raise RuntimeError("migration 0008_lexical_postings is not applied: run the migrations first")
+        if state["built"] and state["old_dropped"]:
+            return 0
         p = self.d.p
-        total = (await self.db.fetch("SELECT count(*) AS n FROM memories"))[0]["n"]
         cursor = (state["after_tenant"], state["after_id"]) if state["after_tenant"] is not None else None
-        done = 0
-        if cursor is not None:
-            done = (
-                await self.db.fetch(f"SELECT count(*) AS n FROM memories WHERE (tenant_id, id) <= ({p}, {p})", cursor)
-            )[0]["n"]
-        read = 0
-        while not state["built"]:
+        total = done = 0
+        if progress is not None:  # counting reads every memory: only for a progress bar
+            total = (await self.db.fetch("SELECT count(*) AS n FROM memories"))[0]["n"]
+            if cursor is not None:
+                sql = f"SELECT count(*) AS n FROM memories WHERE (tenant_id, id) <= ({p}, {p})"
+                done = (await self.db.fetch(sql, cursor))[0]["n"]
+        read = steps = 0
+        while not state["built"] and (max_batches is None or steps < max_batches):
+            steps += 1
             after = f"WHERE (tenant_id, id) > ({p}, {p}) " if cursor else ""
             rows = await self.db.fetch(
                 f"SELECT tenant_id, id, search_terms FROM memories {after}ORDER BY tenant_id, id LIMIT {p}",
@@ -124,8 +130,9 @@ class LexicalIndex:
             done += len(rows)
             if progress is not None:
                 progress(min(done, total), total)
-        await self.finish()
-        self._built = True
+        if state["built"]:
+            await self.finish()
+            self._built = True
         return read
 
 
