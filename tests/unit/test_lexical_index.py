@@ -230,3 +230,20 @@ def test_cli_migrate_builds_the_index_with_a_progress_bar(tmp_path: Path, monkey
     assert _postings("sqlite", str(path)) == 500 and not _old_index_present("sqlite", str(path))
     assert "lexical index: built" in cli("migrate").stdout
     assert os.path.exists(path)
+
+
+async def test_the_build_goes_in_steps_where_a_cron_runs_it(old_database: tuple[str, str, int]) -> None:
+    kind, where, count = old_database
+    storage = _open(kind, where)
+    await storage.connect()
+    try:
+        await storage.migrate()
+        assert await storage.build_lexical_index(batch=5, max_batches=2) == 10
+        assert not (await storage.lexical_index_state())["built"] and _old_index_present(kind, where)
+        assert await storage.build_lexical_index(batch=5, max_batches=2) == 10
+        assert await storage.build_lexical_index(batch=5, max_batches=2) == count - 20
+        state = await storage.lexical_index_state()
+        assert state["built"] and state["old_dropped"] and not _old_index_present(kind, where)
+        assert await storage.build_lexical_index(batch=5, max_batches=2) == 0
+    finally:
+        await storage.close()
