@@ -131,3 +131,14 @@ async def test_keyed_term_hashes_and_tenant_erasure(storage: Storage, tenant: st
     assert await _postings(storage, other_tenant) == 2
     theirs = await storage.lexical_candidates(other_tenant, [keyed("meadow")], MemoryFilters(), limit=5, now=NOW)
     assert [m.id for m in theirs] == [f"{other_tenant}-1"]
+
+
+async def test_many_terms_in_one_statement(storage: Storage, tenant: str) -> None:
+    """Up to 16 terms are read in one statement (D1 allows 5 terms per compound SELECT)."""
+    words = [f"word{n}" for n in range(20)]
+    await storage.insert_memories(
+        tenant, [memory(tenant, f"{w} alone", memory_id=f"m{n:02d}") for n, w in enumerate(words)], NOW
+    )
+    weights = {w: 1.0 + n for n, w in enumerate(words)}
+    found = await storage.lexical_candidates(tenant, words, MemoryFilters(), limit=50, now=NOW, weights=weights)
+    assert [m.id for m in found] == [f"m{n:02d}" for n in range(19, 3, -1)]  # the 16 heaviest terms

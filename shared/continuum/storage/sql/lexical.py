@@ -36,6 +36,7 @@ REFERENCE_LENGTH = 16.0  # terms; fixed so that a posting never needs rewriting
 SCALE = 100
 MAX_PARAMETERS = 100  # D1 binds at most 100 parameters per statement
 MAX_TERMS = 16
+COMPOUND_TERMS = 5  # D1's limit on the terms of one compound SELECT
 DEEPEN = 4  # the second (last) read is this many times deeper
 
 Fetch = Callable[[str, Sequence[Any]], Awaitable[list[Row]]]
@@ -68,8 +69,14 @@ def term_query(d: Dialect, where: str) -> str:
 
 
 def candidates_statement(d: Dialect, count: int, where: str) -> str:
+    """The terms' subqueries in one statement; D1 allows at most 5 terms per compound
+    SELECT, so they go in groups of 5, themselves joined (at most 4 groups)."""
     one = term_query(d, where)
-    return " UNION ALL ".join(f"SELECT * FROM ({one}) s{i}" for i in range(count))
+    parts = [f"SELECT * FROM ({one}) s{i}" for i in range(count)]
+    if count <= COMPOUND_TERMS:
+        return " UNION ALL ".join(parts)
+    groups = [" UNION ALL ".join(parts[i : i + COMPOUND_TERMS]) for i in range(0, count, COMPOUND_TERMS)]
+    return " UNION ALL ".join(f"SELECT * FROM ({g}) g{n}" for n, g in enumerate(groups))
 
 
 def chosen_terms(weights: Mapping[str, float], per_term: int) -> list[str]:
