@@ -28,11 +28,15 @@ BACKFILL = {
         "AND m.id = json_extract(d.value, '$[1]') AND m.search_terms = json_extract(d.value, '$[2]') "
         "JOIN json_each(d.value, '$[3]') p WHERE true ON CONFLICT DO NOTHING"
     ),
+    # Each memory is checked once (2,000 lookups, not one per posting); the postings go in
+    # key order, so the index pages they land on are visited in order.
     "postgres": (
         "INSERT INTO lexical_postings (tenant_id, term, impact, memory_id) "
-        "SELECT m.tenant_id, u.t, u.i, m.id FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
-        "%s::smallint[]) AS u(tenant, mid, h, t, i) JOIN memories m ON m.tenant_id = u.tenant AND m.id = u.mid "
-        "AND md5(m.search_terms) = u.h ON CONFLICT DO NOTHING"
+        "SELECT p.tenant, p.t, p.i, p.mid FROM unnest(%s::text[], %s::text[], %s::smallint[], %s::text[]) "
+        "WITH ORDINALITY AS p(tenant, t, i, mid, n) WHERE (p.tenant, p.mid) IN (SELECT m.tenant_id, m.id "
+        "FROM unnest(%s::text[], %s::text[], %s::text[]) AS d(tenant, mid, h) JOIN memories m "
+        "ON m.tenant_id = d.tenant AND m.id = d.mid AND md5(m.search_terms) = d.h) ORDER BY p.n "
+        "ON CONFLICT DO NOTHING"
     ),
 }
 DROP_OLD = {
@@ -54,13 +58,14 @@ DROP_OLD = {
 
 def _backfill_statement(d: Dialect, rows: list[Any]) -> Statement:
     if d.name == "postgres":
-        cols: list[list[Any]] = [[], [], [], [], []]
-        for r in rows:
-            digest = hashlib.md5(r["search_terms"].encode(), usedforsecurity=False).hexdigest()
-            for term, impact in impacts(r["search_terms"]):
-                for col, value in zip(cols, (r["tenant_id"], r["id"], digest, term, impact), strict=True):
-                    col.append(value)
-        return BACKFILL["postgres"], cols
+        keys = sorted((r["tenant_id"], t, i, r["id"]) for r in rows for t, i in impacts(r["search_terms"]))
+        checks = [
+            [r["tenant_id"] for r in rows],
+            [r["id"] for r in rows],
+            [hashlib.md5(r["search_terms"].encode(), usedforsecurity=False).hexdigest() for r in rows],
+        ]
+        columns = [list(c) for c in zip(*keys, strict=True)] or [[], [], [], []]
+        return BACKFILL["postgres"], [*columns, *checks]
     docs = [[r["tenant_id"], r["id"], r["search_terms"], impacts(r["search_terms"])] for r in rows]
     return BACKFILL["sqlite"], (to_json(docs),)
 
