@@ -23,8 +23,9 @@ from continuum.models import MemoryFilters
 from continuum.settings import Settings
 from continuum.storage.postgres import PostgresStorage
 from continuum.storage.sql import migrate as migrate_module
-from continuum.storage.sql.lexical import Frontier, chosen_terms, impacts
+from continuum.storage.sql.lexical import candidates_statement, chosen_terms, impacts
 from continuum.storage.sqlite import SqliteStorage
+from continuum.storage.sqlite_dialect.dialect import SQLITE
 from tests.contract.test_storage_contract import memory
 from tests.support.pg import create_database, drop_database
 from tests.support.servers import REPO, clean_env
@@ -40,16 +41,15 @@ def test_impacts_follow_bm25_within_a_term() -> None:
     assert impacts("") == [] and impacts("b a a") == sorted(impacts("a b a"))
 
 
-def test_terms_fit_the_d1_parameter_limit_and_the_threshold_stop() -> None:
+def test_terms_fit_the_d1_parameter_limits() -> None:
     weights = {f"t{n}": float(n + 1) for n in range(40)}
     chosen = chosen_terms(weights, 11)
-    assert len(chosen) * 11 <= 100 and chosen[0] == "t39"
-    frontier = Frontier({"a": 2.0, "b": 1.0})
-    rows = [{"id": "x", "term": "a", "impact": 100}, {"id": "y", "term": "a", "impact": 90},
-            {"id": "x", "term": "b", "impact": 50}]  # fmt: skip
-    frontier.read(rows, ["a", "b"], depth=2)  # `a` may hold more; `b` is exhausted
-    assert frontier.bounds == {"a": 180.0, "b": 0.0} and frontier.best(2) == ["x", "y"]
-    assert frontier.settled(1) and frontier.settled(2) and not frontier.settled(3)
+    assert len(chosen) * 11 + 1 <= 100 and chosen[0] == "t39"
+    assert len(chosen_terms(weights, 4)) == 16
+    statement = candidates_statement(SQLITE, 16, None)
+    assert statement.count("?") == 16 * 4 + 1
+    # D1: at most 5 terms per compound SELECT, so 4 groups of at most 5
+    assert statement.count("UNION ALL") == 15 and statement.count(") g") == 4
 
 
 def _pre_0008(monkeypatch: pytest.MonkeyPatch) -> None:

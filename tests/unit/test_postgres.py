@@ -221,8 +221,8 @@ async def test_candidates_best_impact_first_newest_among_equals_from_the_posting
 
 async def test_each_term_reads_its_best_postings_backward_never_the_tenants_rows(database: str) -> None:
     """EXPLAIN of the candidate statement on a tenant of 30,000 memories beside another of
-    10,000: each term is a backward range scan of the postings' key, stopped by its LIMIT,
-    joined to memories by primary key; nothing scans the tenant's memories."""
+    10,000: each term is a backward range scan of the postings' key (index only, without
+    filters), stopped by its LIMIT; nothing scans the tenant's memories."""
     from continuum.storage.postgres.dialect import POSTGRES
     from continuum.storage.sql.lexical import candidates_statement
 
@@ -242,13 +242,15 @@ async def test_each_term_reads_its_best_postings_backward_never_the_tenants_rows
             "INSERT INTO lexical_postings SELECT tenant_id, 'note', 100 + (length(search_terms) % 7), id FROM memories"
         )
         conn.execute("ANALYZE")
-        statement = candidates_statement(POSTGRES, 2, "")
-        values = ("big", "note", NOW, 150, "big", "5", NOW, 150)
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + statement, values))
-        assert plan.count("Index Only Scan Backward using lexical_postings_pkey") == 2, plan
-        assert "Seq Scan" not in plan and "Sort" not in plan, plan
-        rows = conn.execute(statement, values).fetchall()
-        assert len(rows) == 150 and {r[2] for r in rows} == {"note"}
+        for filtered in (None, ""):
+            statement = candidates_statement(POSTGRES, 2, filtered)
+            one = (1.5, "big", "note", *(() if filtered is None else (NOW,)), 150)
+            values = (*one, 0.5, "big", "5", *(() if filtered is None else (NOW,)), 150, 150)
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + statement, values))
+            assert plan.count("Index Only Scan Backward using lexical_postings_pkey") == 2, plan
+            assert "Seq Scan" not in plan, plan
+            rows = conn.execute(statement, values).fetchall()
+            assert len(rows) == 150
 
 
 # ---- pgvector, both ways --------------------------------------------------------------------

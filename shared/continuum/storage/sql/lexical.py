@@ -7,15 +7,14 @@ term-frequency part of that term in that memory, with a fixed reference length, 
 to a small integer: for a term that occurs once (nearly always) the order it gives is
 exactly BM25's within that term, whatever the tenant's average length.
 
-A query reads each term's postings best-first (a backward range scan of the key), joined
-to the memory row for the request's filters and expiry, at most `depth` per term, in one
-statement of the same shape on every dialect. The core's weights (query weight x idf)
-sum the impacts into an upper-bound-aware score: when the k-th best seen memory scores
-at least the sum of every unexhausted term's weight x its last impact read, no unseen
-memory can enter the candidates and reading stops (a threshold / WAND-style stop);
-otherwise it reads the terms that may hold more once more, deeper, and then stops at
-that bound whatever the case.
-The work is bounded by the query (terms x depth), never by the tenant's size.
+A query reads each term's best postings (a backward range scan of the key, stopped by a
+LIMIT), at most BUDGET postings in all, shared out between the terms: a term with fewer
+postings than its share is read whole, so memories that hold several rare terms get all
+their weight. One statement, the same on every dialect, sums weight x impact per memory
+(the core's weights: query weight x idf) and keeps the best; only those rows are read,
+live ones only. With filters (instance, session, role, metadata, time) every posting is
+joined to its memory row under them, so the candidates are exactly the filtered ones.
+The work is bounded by the query (BUDGET postings), never by the tenant's size.
 """
 
 from __future__ import annotations
@@ -37,7 +36,9 @@ SCALE = 100
 MAX_PARAMETERS = 100  # D1 binds at most 100 parameters per statement
 MAX_TERMS = 16
 COMPOUND_TERMS = 5  # D1's limit on the terms of one compound SELECT
-DEEPEN = 4  # the second (last) read is this many times deeper
+BUDGET = 5000  # postings read per request, shared out between its terms
+FILTERED_BUDGET = 2000  # with filters each posting is also checked against its memory row
+POOL = 2  # without filters, limit x POOL are ranked and the live ones kept
 
 Fetch = Callable[[str, Sequence[Any]], Awaitable[list[Row]]]
 
@@ -56,77 +57,71 @@ def posting_rows(memory_id: str, search_terms: str) -> list[tuple[str, int, str]
     return [(t, i, memory_id) for t, i in impacts(search_terms)]
 
 
-def term_query(d: Dialect, where: str) -> str:
-    """One term's best postings among live memories that pass the filters.
-    Parameters: tenant, term, now, *filter parameters, depth."""
+def term_query(d: Dialect, filtered: str | None) -> str:
+    """One term's best postings, each as (memory id, weight x impact); `filtered` (the
+    request's filter clause, possibly empty) joins each to its live memory row.
+    Parameters: weight, tenant, term, [now, *filter parameters,] depth."""
     p = d.p
+    if filtered is None:
+        return (
+            f"SELECT p.memory_id AS id, p.impact * {p} AS w FROM lexical_postings p "
+            f"WHERE p.tenant_id = {p} AND p.term = {p} ORDER BY p.impact DESC, p.memory_id DESC LIMIT {p}"
+        )
     return (
-        "SELECT p.memory_id AS id, p.impact AS impact, p.term AS term FROM lexical_postings p "
-        f"JOIN memories m ON m.tenant_id = p.tenant_id AND m.id = p.memory_id "
-        f"WHERE p.tenant_id = {p} AND p.term = {p} AND {d.live('m.')}{where} "
+        f"SELECT p.memory_id AS id, p.impact * {p} AS w FROM lexical_postings p "
+        "JOIN memories m ON m.tenant_id = p.tenant_id AND m.id = p.memory_id "
+        f"WHERE p.tenant_id = {p} AND p.term = {p} AND {d.live('m.')}{filtered} "
         f"ORDER BY p.impact DESC, p.memory_id DESC LIMIT {p}"
     )
 
 
-def candidates_statement(d: Dialect, count: int, where: str) -> str:
-    """The terms' subqueries in one statement; D1 allows at most 5 terms per compound
-    SELECT, so they go in groups of 5, themselves joined (at most 4 groups)."""
-    one = term_query(d, where)
+def candidates_statement(d: Dialect, count: int, filtered: str | None) -> str:
+    """The best memories by summed weight x impact over the terms' postings. D1 allows at
+    most 5 terms per compound SELECT: the terms go in groups of 5, themselves joined.
+    Parameters: each term's, then the number kept."""
+    one = term_query(d, filtered)
     parts = [f"SELECT * FROM ({one}) s{i}" for i in range(count)]
     if count <= COMPOUND_TERMS:
-        return " UNION ALL ".join(parts)
-    groups = [" UNION ALL ".join(parts[i : i + COMPOUND_TERMS]) for i in range(0, count, COMPOUND_TERMS)]
-    return " UNION ALL ".join(f"SELECT * FROM ({g}) g{n}" for n, g in enumerate(groups))
+        union = " UNION ALL ".join(parts)
+    else:
+        groups = [" UNION ALL ".join(parts[i : i + COMPOUND_TERMS]) for i in range(0, count, COMPOUND_TERMS)]
+        union = " UNION ALL ".join(f"SELECT * FROM ({g}) g{n}" for n, g in enumerate(groups))
+    return f"SELECT id, SUM(w) AS score FROM ({union}) u GROUP BY id ORDER BY score DESC, id DESC LIMIT {d.p}"
 
 
 def chosen_terms(weights: Mapping[str, float], per_term: int) -> list[str]:
     """The heaviest terms that fit one statement's parameters."""
-    fit = max(1, min(MAX_TERMS, MAX_PARAMETERS // per_term))
+    fit = max(1, min(MAX_TERMS, (MAX_PARAMETERS - 1) // per_term))
     return sorted((t for t, w in weights.items() if w > 0), key=lambda t: (-weights[t], t))[:fit]
 
 
-class Frontier:
-    """What the reads so far tell: partial scores of seen memories, and per term the
-    weight x impact an unseen memory could still get from it (0 once exhausted)."""
+async def _ranked(
+    fetch: Fetch, d: Dialect, tenant_id: str, weights: Mapping[str, float], filters: MemoryFilters,
+    *, keep: int, budget: int, now: datetime, filtered: bool,
+) -> list[str]:  # fmt: skip
+    where, params = filter_clause(d, filters, prefix="m.") if filtered else ("", [])
+    extra = [d.moment(now), *params] if filtered else []
+    terms = chosen_terms(weights, 4 + len(extra))
+    if not terms:
+        return []
+    depth = max(keep, budget // len(terms))
+    values: list[Any] = []
+    for term in terms:
+        values += [float(weights[term]), tenant_id, term, *extra, depth]
+    statement = candidates_statement(d, len(terms), where if filtered else None)
+    return [r["id"] for r in await fetch(statement, [*values, keep])]
 
-    def __init__(self, weights: Mapping[str, float]) -> None:
-        self.weights = weights
-        self.lists: dict[str, list[tuple[str, int]]] = {}
-        self.scores: dict[str, float] = {}
-        self.bounds: dict[str, float] = {}
 
-    def read(self, rows: Sequence[Row], terms: Sequence[str], depth: int) -> None:
-        """Take the postings just read for `terms` (at most `depth` each)."""
-        for term in terms:
-            self.lists[term] = []
-        for row in rows:
-            self.lists[row["term"]].append((row["id"], int(row["impact"])))
-        for term in terms:
-            found = self.lists[term]
-            self.bounds[term] = self.weights[term] * found[-1][1] if len(found) >= depth else 0.0
-        self.scores = {}
-        for term, found in self.lists.items():
-            weight = self.weights[term]
-            for memory_id, impact in found:
-                self.scores[memory_id] = self.scores.get(memory_id, 0.0) + weight * impact
-
-    def open_terms(self) -> list[str]:
-        """Terms that may hold more postings than were read."""
-        return [t for t, bound in self.bounds.items() if bound > 0.0]
-
-    def settled(self, limit: int) -> bool:
-        """No unseen memory can enter the best `limit`."""
-        threshold = sum(self.bounds.values())
-        if threshold == 0.0:
-            return True
-        if len(self.scores) < limit:
-            return False
-        kth = sorted(self.scores.values(), reverse=True)[limit - 1]
-        return kth >= threshold
-
-    def best(self, limit: int) -> list[str]:
-        newest_first = sorted(self.scores, reverse=True)  # ids are time-ordered: ties go to the newest
-        return sorted(newest_first, key=lambda k: -self.scores[k])[:limit]
+async def _live_rows(fetch: Fetch, d: Dialect, tenant_id: str, ids: list[str], now: datetime) -> list[MemoryRecord]:
+    if not ids:
+        return []
+    rows = await fetch(
+        f"SELECT {prefixed_columns('m.')} FROM memories m WHERE m.tenant_id = {d.p} AND {d.in_list('m.id')} "
+        f"AND {d.live('m.')}",
+        (tenant_id, d.list_param(ids), d.moment(now)),
+    )
+    found = {r["id"]: d.rows.memory(r) for r in rows}
+    return [found[i] for i in ids if i in found]
 
 
 async def top_candidates(
@@ -139,29 +134,18 @@ async def top_candidates(
     limit: int,
     now: datetime,
 ) -> list[MemoryRecord]:
-    """The `limit` live memories with the best weighted impact sums, best first."""
+    """The `limit` live memories (passing the filters) with the best weighted impact sums."""
     if limit <= 0 or not weights:
         return []
-    where, params = filter_clause(d, filters, prefix="m.")
-    terms = chosen_terms(weights, 4 + len(params))
-    if not terms:
-        return []
-    frontier = Frontier(weights)
-    depth = limit
-    for attempt in range(2):
-        values: list[Any] = []
-        for term in terms:
-            values += [tenant_id, term, d.moment(now), *params, depth]
-        frontier.read(await fetch(candidates_statement(d, len(terms), where), values), terms, depth)
-        if attempt == 1 or frontier.settled(limit):
-            break
-        terms, depth = frontier.open_terms(), depth * DEEPEN  # exhausted terms are read already
-    ids = frontier.best(limit)
-    if not ids:
-        return []
-    rows = await fetch(
-        f"SELECT {prefixed_columns('m.')} FROM memories m WHERE m.tenant_id = {d.p} AND {d.in_list('m.id')}",
-        (tenant_id, d.list_param(ids)),
+    unfiltered = filters == MemoryFilters()
+    if unfiltered:  # postings alone (index-only), then the rows of the best, live ones
+        keep = limit * POOL
+        ids = await _ranked(fetch, d, tenant_id, weights, filters, keep=keep, budget=BUDGET, now=now, filtered=False)
+        found = await _live_rows(fetch, d, tenant_id, ids, now)
+        if len(found) >= limit or len(ids) < keep:
+            return found[:limit]
+        # many of the best have expired: ask again with each posting checked against its row
+    ids = await _ranked(
+        fetch, d, tenant_id, weights, filters, keep=limit, budget=FILTERED_BUDGET, now=now, filtered=True
     )
-    found = {r["id"]: d.rows.memory(r) for r in rows}
-    return [found[i] for i in ids if i in found]
+    return await _live_rows(fetch, d, tenant_id, ids, now)
