@@ -8,8 +8,8 @@ to a small integer: for a term that occurs once (nearly always) the order it giv
 exactly BM25's within that term, whatever the tenant's average length.
 
 A query reads each term's best postings (a backward range scan of the key, stopped by a
-LIMIT), at most BUDGET postings in all, shared out between the terms: a term with fewer
-postings than its share is read whole, so memories that hold several rare terms get all
+LIMIT), at most BUDGET postings in all, shared out between the terms by weight: a term
+with fewer postings than its share is read whole, so memories that hold several rare terms get all
 their weight. One statement, the same on every dialect, sums weight x impact per memory
 (the core's weights: query weight x idf) and keeps the best; only those rows are read,
 live ones only. With filters (instance, session, role, metadata, time) every posting is
@@ -104,9 +104,10 @@ async def _ranked(
     terms = chosen_terms(weights, 4 + len(extra))
     if not terms:
         return []
-    depth = max(keep, budget // len(terms))
+    total = sum(weights[t] for t in terms)
     values: list[Any] = []
-    for term in terms:
+    for term in terms:  # the budget is shared out by weight: a rarer term may read deeper
+        depth = max(keep, int(budget * weights[term] / total))
         values += [float(weights[term]), tenant_id, term, *extra, depth]
     statement = candidates_statement(d, len(terms), where if filtered else None)
     return [r["id"] for r in await fetch(statement, [*values, keep])]
