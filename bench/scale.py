@@ -95,6 +95,14 @@ class Loader:
         await self.services.close()
 
 
+def vacuum(url: str) -> None:
+    """What autovacuum does after a bulk load (visibility map, statistics): the test
+    server here runs with autovacuum off, production does not."""
+    if url.startswith("postgres"):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+
+
 def _where(url: str) -> dict[str, Any]:
     """Settings for a PostgreSQL URL or a SQLite file."""
     if url.startswith("postgres"):
@@ -197,6 +205,7 @@ def main() -> None:
         loop.run_until_complete(loader.open())
         for size in sizes:
             loaded = loop.run_until_complete(loader.fill_to(size))
+            vacuum(url)
             corpus = Corpus(seed=args.seed + size)
             asked = [corpus.query() for _ in range(args.queries)]
             with local_server(_server_env(url)) as (server_url, admin_key):

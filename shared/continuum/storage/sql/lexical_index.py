@@ -51,6 +51,7 @@ DROP_OLD = {
         "DROP INDEX IF EXISTS idx_memories_tenant_search",
         "DROP INDEX IF EXISTS idx_memories_search",
         "ALTER TABLE memories DROP COLUMN IF EXISTS search_vector",  # 0005 checks it is there
+        "ANALYZE lexical_postings",  # plans from real statistics at once; VACUUM is autovacuum's
         "UPDATE lexical_index_state SET old_dropped = true",
     ],
 }
