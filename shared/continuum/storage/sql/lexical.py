@@ -116,10 +116,13 @@ async def _ranked(
 async def _live_rows(fetch: Fetch, d: Dialect, tenant_id: str, ids: list[str], now: datetime) -> list[MemoryRecord]:
     if not ids:
         return []
+    # A join with the list, one primary-key lookup per id: PostgreSQL answers `id = ANY($1)`
+    # on the (tenant_id, id) key with a bitmap scan that was 60x slower for 300 ids.
+    listed = "unnest(%s::text[]) AS u(value)" if d.name == "postgres" else "json_each(?) AS u"
     rows = await fetch(
-        f"SELECT {prefixed_columns('m.')} FROM memories m WHERE m.tenant_id = {d.p} AND {d.in_list('m.id')} "
-        f"AND {d.live('m.')}",
-        (tenant_id, d.list_param(ids), d.moment(now)),
+        f"SELECT {prefixed_columns('m.')} FROM {listed} JOIN memories m ON m.tenant_id = {d.p} "
+        f"AND m.id = u.value WHERE {d.live('m.')}",
+        (d.list_param(ids), tenant_id, d.moment(now)),
     )
     found = {r["id"]: d.rows.memory(r) for r in rows}
     return [found[i] for i in ids if i in found]
