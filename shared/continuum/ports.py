@@ -5,7 +5,7 @@ Every storage method takes the tenant first and must scope every statement by it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
@@ -105,7 +105,12 @@ class Storage(Protocol):
         *,
         limit: int,
         now: datetime,
-    ) -> list[MemoryRecord]: ...
+        weights: Mapping[str, float] | None = None,
+    ) -> list[MemoryRecord]:
+        """Up to `limit` live memories matching the terms, best first. `weights` (term ->
+        query weight x idf) let an index that ranks by impact sum them; without, each term
+        weighs the same."""
+        ...
     async def neighbours(
         self, tenant_id: str, memory: MemoryRecord, *, window: int, now: datetime
     ) -> list[MemoryRecord]: ...

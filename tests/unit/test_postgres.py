@@ -145,8 +145,9 @@ async def test_optional_extensions_are_skipped_cleanly_where_they_may_not_be_cre
     database: str,
 ) -> None:
     """pg_trgm (0003) and btree_gin (0005) both need CREATE on the database: a role without
-    it gets the schema, the plain full-text index and the same candidates; the owner's
-    next migrate applies both, and the candidates stay exactly the same."""
+    it gets the schema and the same candidates (from the lexical postings, 0008, which
+    need no extension: the old full-text index is dropped); the owner's next migrate
+    applies both (0005 then creates its extension only), and the candidates stay the same."""
     role = f"continuum_limited_{secrets.token_hex(4)}"
     name = database.rpartition("/")[2]
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -161,7 +162,7 @@ async def test_optional_extensions_are_skipped_cleanly_where_they_may_not_be_cre
             assert "0003_trigram" not in applied and "0005_tenant_search" not in applied and "0001_init" in applied
             assert await storage.schema.features() == set()
             assert {"0003_trigram", "0005_tenant_search"} <= set(await storage.pending_migrations())
-            assert "idx_memories_search" in _index_names(database)
+            assert not {"idx_memories_search", "idx_memories_tenant_search"} & _index_names(database)
             for tenant in ("t", "u"):
                 await storage.insert_memories(
                     tenant,
@@ -180,8 +181,7 @@ async def test_optional_extensions_are_skipped_cleanly_where_they_may_not_be_cre
         try:
             assert await owner.migrate() == ["0003_trigram", "0005_tenant_search"]
             assert await owner.schema.features() == {"trigram", "btree_gin"}
-            names = _index_names(database)
-            assert "idx_memories_tenant_search" in names and "idx_memories_search" not in names
+            assert not {"idx_memories_search", "idx_memories_tenant_search"} & _index_names(database)
             after = [
                 await _candidate_ids(owner, "t", ["kestrel"]),
                 await _candidate_ids(owner, "t", ["kestrel"], session_id="s1"),
@@ -196,7 +196,7 @@ async def test_optional_extensions_are_skipped_cleanly_where_they_may_not_be_cre
             conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
-async def test_candidates_best_rank_first_newest_among_equals_from_the_tenant_index(database: str) -> None:
+async def test_candidates_best_impact_first_newest_among_equals_from_the_postings(database: str) -> None:
     storage = await _storage(database)
     try:
         await storage.migrate()
@@ -211,7 +211,7 @@ async def test_candidates_best_rank_first_newest_among_equals_from_the_tenant_in
         await storage.insert_memories("t", rows, datetime(2028, 1, 1, tzinfo=UTC))
         await storage.insert_memories("u", [memory("u", "kestrel kestrel kestrel kestrel", memory_id="m9")], NOW)
         found = await storage.lexical_candidates("t", ["kestrel"], MemoryFilters(), limit=3, now=NOW)
-        assert [m.id for m in found] == ["m1", "m4", "m3"]  # rank, then newest; expired and other tenants out
+        assert [m.id for m in found] == ["m1", "m4", "m3"]  # impact, then newest; expired and other tenants out
         assert found[0].content == rows[0].content and found[2].session_id == "s"  # whole rows
         assert await _candidate_ids(storage, "t", ["kestrel", "bird"]) == ["m1", "m6", "m4", "m3", "m2"]
         assert await _candidate_ids(storage, "t", ["kestrel"], session_id="s") == ["m3"]
@@ -219,12 +219,12 @@ async def test_candidates_best_rank_first_newest_among_equals_from_the_tenant_in
         await storage.close()
 
 
-async def test_one_gin_index_answers_tenant_and_terms_without_the_primary_key_range(database: str) -> None:
+async def test_each_term_reads_its_best_postings_backward_never_the_tenants_rows(database: str) -> None:
     """EXPLAIN of the candidate statement on a tenant of 30,000 memories beside another of
-    10,000: the tenant's full-text index alone is scanned (no BitmapAnd with the primary
-    key's tenant range, which grows with the tenant); whole rows are read for the result."""
-    from continuum.storage.postgres.search import candidates_statement
-    from continuum.storage.sql.dialect import MEMORY_COLUMN_NAMES
+    10,000: each term is a backward range scan of the postings' key (index only, without
+    filters), stopped by its LIMIT; nothing scans the tenant's memories."""
+    from continuum.storage.postgres.dialect import POSTGRES
+    from continuum.storage.sql.lexical import candidates_statement
 
     storage = await _storage(database)
     try:
@@ -235,18 +235,22 @@ async def test_one_gin_index_answers_tenant_and_terms_without_the_primary_key_ra
         conn.execute(
             "INSERT INTO memories (id, tenant_id, scope_key, role, content, content_hash, search_terms, "
             "created_at, updated_at) SELECT lpad(n::text, 8, '0'), t, '', 'user', 'x', md5(n::text), "
-            "'note ' || (n % 97)::text || CASE WHEN n % 1000 = 7 THEN ' kestrel' ELSE '' END, now(), now() "
+            "'note ' || (n % 97)::text, now(), now() "
             "FROM generate_series(1, 40000) n, LATERAL (SELECT CASE WHEN n <= 30000 THEN 'big' ELSE 'small' END) s(t)"
         )
-        conn.execute("ANALYZE memories")
-        conn.execute("SET enable_seqscan = off")  # small rows: a sequential scan would win here
-        statement = candidates_statement(MEMORY_COLUMN_NAMES, "")
-        for terms in ("'kestrel'", "'kestrel' | '5'"):
-            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + statement, (terms, "big", NOW, 150, "big")))
-            assert "Bitmap Index Scan on idx_memories_tenant_search" in plan, plan
-            assert "BitmapAnd" not in plan and "Bitmap Index Scan on memories_pkey" not in plan, plan
-        found = [r[0] for r in conn.execute(statement, ("'kestrel'", "big", NOW, 150, "big"))]
-        assert found == [f"{n:08d}" for n in range(30000, 0, -1) if n % 1000 == 7]
+        conn.execute(
+            "INSERT INTO lexical_postings SELECT tenant_id, 'note', 100 + (length(search_terms) % 7), id FROM memories"
+        )
+        conn.execute("ANALYZE")
+        for filtered in (None, ""):
+            statement = candidates_statement(POSTGRES, 2, filtered)
+            one = (1.5, "big", "note", *(() if filtered is None else (NOW,)), 150)
+            values = (*one, 0.5, "big", "5", *(() if filtered is None else (NOW,)), 150, 150)
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + statement, values))
+            assert plan.count("Index Only Scan Backward using lexical_postings_pkey") == 2, plan
+            assert "Seq Scan" not in plan, plan
+            rows = conn.execute(statement, values).fetchall()
+            assert len(rows) == 150
 
 
 # ---- pgvector, both ways --------------------------------------------------------------------
@@ -443,7 +447,7 @@ def test_cli_init_use_postgres_then_migrate_then_use(database: str, tmp_path: ob
     out = cli("init", "--use-postgres")
     assert out.startswith("initialised PostgreSQL: applied 0001_init")
     assert "up to date" in cli("init", "--use-postgres")
-    assert cli("migrate", "--status").strip() == "pending: none"
+    assert cli("migrate", "--status").strip() == "pending: none\nlexical index: built"
     assert "nothing (up to date)" in cli("migrate")
     cli("learn", "--user", "The Orion launch is on Tuesday", "--ai", "Orion on Tuesday", "--tenant", "cli")
     assert "Tuesday" in cli("recall", "When is the Orion launch?", "--tenant", "cli")

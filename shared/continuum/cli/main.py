@@ -65,21 +65,28 @@ def init(db_path: str | None, use_postgres: bool) -> None:
 
 @cli.command()
 @click.option("--status", is_flag=True, help="Only list pending migrations.")
+@click.option("--batch", type=click.IntRange(100, 50_000), default=2000, show_default=True,
+              help="Memories per step while building the lexical index.")
 @fail_cleanly
-def migrate(status: bool) -> None:
-    """Apply pending schema migrations."""
+def migrate(status: bool, batch: int) -> None:
+    """Apply pending schema migrations, then build the lexical index of an existing
+    database (resumable: run it again after a stop); the old full-text index is dropped after."""
+    from continuum.cli.lexical import build_lexical_index, lexical_status
+
     settings = cli_settings()
 
-    async def action(services: Any) -> list[str]:
+    async def action(services: Any) -> tuple[list[str], str]:
         if status:
-            return await services.storage.pending_migrations()
-        return await services.storage.migrate()
+            return await services.storage.pending_migrations(), await lexical_status(services.storage)
+        applied = await services.storage.migrate()
+        return applied, await build_lexical_index(services.storage, batch=batch)
 
-    versions = run_async(with_services(settings, action, migrate=False))
+    versions, lexical = run_async(with_services(settings, action, migrate=False))
     if status:
         click.echo("pending: " + (", ".join(versions) if versions else "none"))
     else:
         click.echo("applied: " + (", ".join(versions) if versions else "nothing (up to date)"))
+    click.echo(lexical)
 
 
 @cli.command()

@@ -37,6 +37,7 @@ from continuum.core.ranking import (
     Scored,
     bm25,
     fuse,
+    idf,
     mentions_time,
     recency_score,
     scaled,
@@ -235,9 +236,10 @@ class Retriever:
                 candidate_terms = self._candidate_terms(present, query.weights, df, doc_count)
                 pool.add(
                     await self.storage.lexical_candidates(
-                        tenant_id, candidate_terms, filters, limit=plan.lexical_candidates, now=now
+                        tenant_id, candidate_terms, filters, limit=plan.lexical_candidates, now=now,
+                        weights=self._candidate_weights(present, query.weights, df, doc_count),
                     )
-                )
+                )  # fmt: skip
             query.weights = {t: query.weights[t] for t in present}
             query_vector = await vector_task if vector_task is not None else None
             vector_task = None
@@ -390,6 +392,15 @@ class Retriever:
             chosen.append(term)
             postings += df[term]
         return sorted(chosen, key=lambda t: (-weights[t], df[t]))[:64]
+
+    @staticmethod
+    def _candidate_weights(
+        present: Sequence[str], weights: dict[str, float], df: dict[str, int], doc_count: int
+    ) -> dict[str, float]:
+        # For an index that reads each term's best postings (bounded per term, whatever
+        # its frequency): query weight x idf, the very common terms left out as above.
+        rare = [t for t in present if df[t] <= max(doc_count * 0.2, 50)] or sorted(present, key=lambda t: df[t])[:3]
+        return {t: weights[t] * idf(max(doc_count, 1), df[t]) for t in rare}
 
     def _concept_terms(
         self, concepts: list[EntityRecord], related: dict[str, tuple[float, str]]

@@ -104,4 +104,8 @@ async def run_scheduled(env: Any, cron: str | None = None) -> int:
         return 0
     removed = await services.storage.purge_expired(services.clock.now())
     log.info("expired memories removed", extra={"count": removed, "cron": cron})
+    if hasattr(services.storage, "build_lexical_index"):  # a D1 from before 0008: built in steps
+        indexed = await services.storage.build_lexical_index(batch=500, max_batches=20)
+        if indexed:
+            log.info("lexical index built further", extra={"count": indexed})
     return removed

@@ -15,7 +15,7 @@ the matching rows' ids first and reads whole rows only for the `limit` it return
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ from continuum.storage.postgres.dialect import POSTGRES, ts
 from continuum.storage.postgres.runner import PostgresRunner, fetch
 from continuum.storage.sql.dialect import MEMORY_COLUMN_NAMES, prefixed_columns
 from continuum.storage.sql.filters import filter_clause
+from continuum.storage.sql.lexical import top_candidates
+from continuum.storage.sql.lexical_index import LexicalIndex
 
 _memory = POSTGRES.rows.memory
 _TERM = re.compile(r"[^\W_]+")
@@ -56,10 +58,18 @@ def candidates_statement(columns: Sequence[str], where: str) -> str:
 class PostgresSearch:
     def __init__(self, runner: PostgresRunner) -> None:
         self.runner = runner
+        self.index = LexicalIndex(runner, POSTGRES)
 
     async def lexical_candidates(
-        self, tenant_id: str, terms: Sequence[str], filters: MemoryFilters, *, limit: int, now: datetime
-    ) -> list[MemoryRecord]:
+        self, tenant_id: str, terms: Sequence[str], filters: MemoryFilters, *, limit: int, now: datetime,
+        weights: Mapping[str, float] | None = None,
+    ) -> list[MemoryRecord]:  # fmt: skip
+        if not terms:
+            return []
+        if await self.index.ready():
+            chosen = weights if weights else dict.fromkeys(terms, 1.0)
+            return await top_candidates(self.runner.fetch, POSTGRES, tenant_id, chosen, filters, limit=limit, now=now)
+        # until `continuum migrate` has built the postings: the GIN index over tsvector
         query = tsquery_text(terms)
         if not query:
             return []

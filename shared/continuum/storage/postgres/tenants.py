@@ -18,7 +18,7 @@ from continuum.storage.sql.outbox import erase_statements
 from continuum.storage.sql.reads import tenant_counts
 
 _TABLES = (
-    "memory_embeddings", "memories", "term_stats", "corpus_stats", "auto_messages",
+    "memory_embeddings", "memories", "lexical_postings", "term_stats", "corpus_stats", "auto_messages",
     "decisions", "entities", "attention_links", "memory_history", "api_keys", "tenants",
     "tenant_usage", "tenant_billing", "billing_events",  # billing (0010): after memories, whose triggers count
     "federation_optin",

@@ -14,6 +14,7 @@ from continuum.errors import Conflict
 from continuum.models import Event, InsertResult, LearnOutcome, LearnWrite, MemoryChanges, MemoryRecord
 from continuum.ports import OutboxEventSource
 from continuum.storage.postgres.dialect import POSTGRES, sorted_json, ts
+from continuum.storage.postgres.postings import add_parts, change_parts, remove_parts
 from continuum.storage.postgres.runner import Part, PostgresRunner, execute_parts, fetch
 from continuum.storage.postgres.statements import (
     decision_parts,
@@ -57,7 +58,7 @@ async def apply_term_deltas(
 async def forget_rows(conn: AsyncConnection, tenant_id: str, rows: Sequence[Row]) -> None:
     """Statistics for memory rows that were just deleted."""
     deltas, total = removed_terms(rows)
-    await apply_term_deltas(conn, tenant_id, deltas, -len(rows), total)
+    await apply_term_deltas(conn, tenant_id, deltas, -len(rows), total, remove_parts(tenant_id, rows))
 
 
 async def remove_expired(conn: AsyncConnection, tenant_id: str, now: datetime) -> None:
@@ -65,7 +66,7 @@ async def remove_expired(conn: AsyncConnection, tenant_id: str, now: datetime) -
     rows = await fetch(
         conn,
         "DELETE FROM memories WHERE tenant_id = %s AND expires_at IS NOT NULL AND expires_at <= %s "
-        "RETURNING search_terms",
+        "RETURNING id, search_terms",
         (tenant_id, ts(now)),
     )
     if rows:
@@ -110,7 +111,8 @@ async def insert_fresh(
     )
     landed = {r["id"] for r in rows}
     deltas, total = added_terms(m for m in fresh if m.id in landed)
-    await apply_term_deltas(conn, tenant_id, deltas, len(landed), total, extra)
+    postings = add_parts(tenant_id, (m for m in fresh if m.id in landed))
+    await apply_term_deltas(conn, tenant_id, deltas, len(landed), total, [*extra, *postings])
     return landed
 
 
@@ -255,9 +257,10 @@ class PostgresWrites:
                 await remove_expired(conn, tenant_id, now)
                 old_terms, new_terms = current.terms, (changes.search_terms or "").split()
                 deltas = changed_terms(old_terms, new_terms)
-                await apply_term_deltas(conn, tenant_id, deltas, 0, len(new_terms) - len(old_terms))
+                postings = change_parts(tenant_id, memory_id, current.search_terms, changes.search_terms or "")
                 current.content, current.content_hash = changes.content, changes.content_hash or ""
                 current.search_terms = changes.search_terms or ""
+                await apply_term_deltas(conn, tenant_id, deltas, 0, len(new_terms) - len(old_terms), postings)
             if changes.role is not None:
                 current.role = changes.role
             if changes.metadata is not None:
@@ -300,7 +303,7 @@ class PostgresWrites:
                 conn,
                 "WITH m AS (DELETE FROM memories WHERE tenant_id = %s AND id = %s "
                 "RETURNING tenant_id, id, instance_id, session_id, content, metadata, search_terms)"
-                f"{noted if history_id is not None else ''} SELECT search_terms FROM m",
+                f"{noted if history_id is not None else ''} SELECT id, search_terms FROM m",
                 (tenant_id, memory_id, *((history_id, ts(now)) if history_id is not None else ())),
             )
             if rows:
@@ -316,7 +319,7 @@ class PostgresWrites:
             rows = await fetch(
                 conn,
                 "DELETE FROM memories WHERE expires_at IS NOT NULL AND expires_at <= %s "
-                "RETURNING tenant_id, search_terms",
+                "RETURNING tenant_id, id, search_terms",
                 (ts(now),),
             )
             by_tenant: dict[str, list[Row]] = {}

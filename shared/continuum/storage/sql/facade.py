@@ -7,7 +7,7 @@ only says which part answers which method of the port.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,6 +35,7 @@ from continuum.models import (
     WebhookRecord,
 )
 from continuum.storage.sql.keys import SqlKeys
+from continuum.storage.sql.lexical_index import LexicalIndex, Progress
 from continuum.storage.sql.reads import SqlReads, VectorQuery
 
 if TYPE_CHECKING:
@@ -75,8 +76,9 @@ class WritePart(Protocol):
 
 class SearchPart(Protocol):
     async def lexical_candidates(
-        self, tenant_id: str, terms: Sequence[str], filters: MemoryFilters, *, limit: int, now: datetime
-    ) -> list[MemoryRecord]: ...
+        self, tenant_id: str, terms: Sequence[str], filters: MemoryFilters, *, limit: int, now: datetime,
+        weights: Mapping[str, float] | None = None,
+    ) -> list[MemoryRecord]: ...  # fmt: skip
     async def neighbours_many(
         self, tenant_id: str, memories: Sequence[MemoryRecord], filters: MemoryFilters, *, window: int, now: datetime
     ) -> dict[str, list[MemoryRecord]]: ...
@@ -113,6 +115,7 @@ class SqlStorage:
         self._vectors = vectors
         self._graph = graph
         self._keys = SqlKeys(reads.db, reads.d)  # one SQL shape in every dialect
+        self._lexical = LexicalIndex(reads.db, reads.d)
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -126,7 +129,18 @@ class SqlStorage:
         await self._schema.ping()
 
     async def migrate(self) -> list[str]:
-        return await self._schema.migrate()
+        applied = await self._schema.migrate()
+        await self._lexical.finish()
+        return applied
+
+    async def lexical_index_state(self) -> dict[str, Any] | None:
+        return await self._lexical.state()
+
+    async def build_lexical_index(
+        self, progress: Progress | None = None, *, batch: int = 2000, max_batches: int | None = None
+    ) -> int:
+        """Fill the lexical postings of an existing database (resumable), then drop the old index."""
+        return await self._lexical.build(progress, batch=batch, max_batches=max_batches)
 
     async def pending_migrations(self) -> list[str]:
         return await self._schema.pending_migrations()
@@ -238,9 +252,12 @@ class SqlStorage:
         return await self._reads.lexical_stats(tenant_id, terms)
 
     async def lexical_candidates(
-        self, tenant_id: str, terms: Sequence[str], filters: MemoryFilters, *, limit: int, now: datetime
-    ) -> list[MemoryRecord]:
-        return await self._search.lexical_candidates(tenant_id, terms, filters, limit=limit, now=now)
+        self, tenant_id: str, terms: Sequence[str], filters: MemoryFilters, *, limit: int, now: datetime,
+        weights: Mapping[str, float] | None = None,
+    ) -> list[MemoryRecord]:  # fmt: skip
+        return await self._search.lexical_candidates(
+            tenant_id, terms, filters, limit=limit, now=now, weights=weights
+        )
 
     async def neighbours(
         self, tenant_id: str, memory: MemoryRecord, *, window: int, now: datetime

@@ -21,7 +21,7 @@ from continuum.storage.sqlite_dialect.search import SqliteGraph, SqliteSearch
 from continuum.storage.sqlite_dialect.writes import SqliteWrites
 
 _TENANT_TABLES = (
-    "memories", "term_stats", "corpus_stats", "auto_messages", "decisions",
+    "memories", "lexical_postings", "term_stats", "corpus_stats", "auto_messages", "decisions",
     "entities", "attention_links", "memory_history", "api_keys", "tenants",
     "tenant_usage", "tenant_billing", "billing_events",  # billing (0010): after memories, whose triggers count
     "federation_optin",

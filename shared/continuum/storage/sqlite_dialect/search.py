@@ -3,13 +3,15 @@ many memories at once, and the links of the concept graph."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from continuum.clock import to_iso
 from continuum.models import LinkRecord, MemoryFilters, MemoryRecord
 from continuum.storage.sql.dialect import Runner, prefixed_columns, to_json
 from continuum.storage.sql.filters import filter_clause
+from continuum.storage.sql.lexical import top_candidates
+from continuum.storage.sql.lexical_index import LexicalIndex
 from continuum.storage.sqlite_dialect.dialect import SQLITE
 
 _memory = SQLITE.rows.memory
@@ -25,12 +27,18 @@ def fts_match_expression(tenant_id: str, terms: Sequence[str]) -> str:
 class SqliteSearch:
     def __init__(self, db: Runner) -> None:
         self.db = db
+        self.index = LexicalIndex(db, SQLITE)
 
     async def lexical_candidates(
-        self, tenant_id: str, terms: Sequence[str], filters: MemoryFilters, *, limit: int, now: datetime
-    ) -> list[MemoryRecord]:
+        self, tenant_id: str, terms: Sequence[str], filters: MemoryFilters, *, limit: int, now: datetime,
+        weights: Mapping[str, float] | None = None,
+    ) -> list[MemoryRecord]:  # fmt: skip
         if not terms:
             return []
+        if await self.index.ready():
+            chosen = weights if weights else dict.fromkeys(terms, 1.0)
+            return await top_candidates(self.db.fetch, SQLITE, tenant_id, chosen, filters, limit=limit, now=now)
+        # until `continuum migrate` has built the postings: the FTS5 index
         where, params = filter_clause(SQLITE, filters, prefix="m.")
         rows = await self.db.fetch(
             f"SELECT {prefixed_columns('m.')} FROM memories_fts f JOIN memories m ON m.seq = f.rowid "

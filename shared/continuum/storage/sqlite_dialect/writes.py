@@ -25,6 +25,7 @@ from continuum.storage.sql.writes import (
     removed_terms,
 )
 from continuum.storage.sqlite_dialect.dialect import SQLITE
+from continuum.storage.sqlite_dialect.postings import add_postings, remove_postings
 
 _LIVE = SQLITE.live()
 
@@ -86,12 +87,14 @@ def insert_memory_statements(memory: MemoryRecord) -> list[Statement]:
             "doc_count = doc_count + 1, term_total = term_total + excluded.term_total",
             (memory.tenant_id, len(terms), *marker),
         ),
+        *add_postings(memory),
     ]
 
 
 def removal_statements(tenant_id: str, rows: Sequence[Row]) -> list[Statement]:
     deltas, total = removed_terms(rows)
     statements = term_delta_statements(tenant_id, deltas, -len(rows), total)
+    statements += remove_postings(tenant_id, rows)
     statements.append(
         (
             "DELETE FROM memories WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))",
@@ -274,8 +277,10 @@ class SqliteWrites:
             old_terms, new_terms = current.terms, (changes.search_terms or "").split()
             deltas = changed_terms(old_terms, new_terms)
             statements += term_delta_statements(tenant_id, deltas, 0, len(new_terms) - len(old_terms))
+            statements += remove_postings(tenant_id, [{"id": memory_id, "search_terms": current.search_terms}])
             current.content, current.content_hash = changes.content, changes.content_hash or ""
             current.search_terms = changes.search_terms or ""
+            statements += add_postings(current, if_landed=False)
         if changes.role is not None:
             current.role = changes.role
         if changes.metadata is not None:

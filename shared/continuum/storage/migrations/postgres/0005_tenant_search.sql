@@ -12,6 +12,16 @@
 -- its own) and is dropped: one index to keep up to date on every write, not two.
 -- CREATE INDEX blocks writes to `memories` while it builds (16 s for one million memories
 -- on 2 CPUs); on a large database run `continuum migrate` at a quiet moment.
+-- Since 0008 the lexical postings replace this index, and `continuum migrate` drops the
+-- tsvector column once they are built: applied after that (btree_gin installed later),
+-- this migration creates the extension and nothing else.
 CREATE EXTENSION IF NOT EXISTS btree_gin;
-CREATE INDEX idx_memories_tenant_search ON memories USING gin (tenant_id, search_vector);
-DROP INDEX IF EXISTS idx_memories_search;
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns
+               WHERE table_schema = current_schema() AND table_name = 'memories' AND column_name = 'search_vector') THEN
+        CREATE INDEX idx_memories_tenant_search ON memories USING gin (tenant_id, search_vector);
+        DROP INDEX IF EXISTS idx_memories_search;
+    END IF;
+END
+$$;
