@@ -108,7 +108,7 @@ def test_artifact_smoke_imports_every_handler_and_serves(builds, deployment, tmp
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr[-6000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("SMOKE "))
-    results = json.loads(line[len("SMOKE "):])
+    results = json.loads(line[len("SMOKE ") :])
     expected = {"health": 200, "learn": 200, "recall": 200, "turn": 200, "memories": 201, "search": 200,
                 "entities": 200, "admin": 200, "mcp": 200}  # fmt: skip
     assert {name: results[name][0] for name in expected} == expected, results
