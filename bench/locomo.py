@@ -15,6 +15,10 @@ One run prints, on the same conversations and protocol:
 
     python bench/locomo.py --data ../shared/bench/locomo --ids 26 30 41 42 43 [--url URL]
 
+The embeddings server's ingest is measured twice: on the machine as idle as it is, and
+loaded (--load N CPU-burning processes, default one per core, during its ingest only; no
+questions asked): each as a ratio to the model's own time for the same texts in this run.
+
 Options: --no-embeddings (skip the model and the embeddings server), --json FILE,
 --against DIR (also run lexical-only on the code of another checkout, e.g. a `git worktree`
 of an older commit, alternating with this one for --rounds rounds: before and after side by side).
@@ -27,8 +31,11 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +95,8 @@ class Scores:
         self.by_category.setdefault(category, []).append(len(wanted & set(ranked[:10])) / len(wanted))
 
     def summary(self) -> dict[str, Any]:
+        if not self.recalls[10]:
+            return {"questions": 0, **{f"recall@{k}": float("nan") for k in KS}, "recall@10_by_category": {}}
         return {
             "questions": len(self.recalls[10]),
             **{f"recall@{k}": statistics.fmean(v) for k, v in self.recalls.items()},
@@ -201,6 +210,7 @@ def run(
     *,
     embeddings: bool = False,
     limit: int = 20,
+    ask: bool = True,
 ) -> dict[str, Any]:
     admin = {"X-API-Key": admin_key} if admin_key else {}
     scores = Scores()
@@ -233,7 +243,7 @@ def run(
             if embeddings and last is not None:
                 _wait_embedded(client, headers, *last)
             ingest_seconds += time.perf_counter() - started
-            for question in questions:
+            for question in questions if ask else []:
                 began = time.perf_counter()
                 response = client.post(
                     "/v1/search", json={"query": question["question"], "limit": limit, "mode": mode}, headers=headers
@@ -257,6 +267,23 @@ def run(
 
 
 EMBEDDINGS_ENV = {"CONTINUUM_ENABLE_EMBEDDINGS": "true", "CONTINUUM_EMBEDDING_PROVIDER": "local"}
+BURN = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
+
+
+@contextmanager
+def cpu_burners(count: int, max_seconds: float = 3600) -> Iterator[None]:
+    """`count` processes spinning on a core each (normal priority), for the block's duration."""
+    burners = [subprocess.Popen([sys.executable, "-c", BURN.format(seconds=max_seconds)]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
+def load_average() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -270,9 +297,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
     parser.add_argument("--against", type=Path, help="Another checkout to compare lexical-only with (before/after).")
     parser.add_argument("--rounds", type=int, default=1, help="With --against: alternate this many times.")
+    parser.add_argument("--load", type=int, default=os.cpu_count() or 1,
+                        help="CPU burners during the loaded embeddings ingest (0: skip that run).")  # fmt: skip
     args = parser.parse_args()
 
     conversations = load_all(args.data, args.ids)
+    print(f"load average at the start {load_average()} (1/5/15 min) on {os.cpu_count()} CPUs")
     figures: dict[str, Any] = {"ids": args.ids}
     rows: list[list[object]] = []
 
@@ -291,6 +321,7 @@ def main() -> None:
             rows.append([label, found["questions"], found["recall@5"], found["recall@10"], found["recall@20"],
                          "", "", ""])  # fmt: skip
 
+    loaded = f"continuum + local MiniLM, {args.load} CPU burners (ingest only)"
     configurations: list[tuple[str, dict[str, str], bool]] = [("continuum lexical-only", {}, False)]
     if args.against:
         configurations = []
@@ -299,6 +330,8 @@ def main() -> None:
                                (f"lexical-only, this checkout #{round_number}", {}, False)]  # fmt: skip
     elif not args.no_embeddings:
         configurations.append(("continuum + local MiniLM", EMBEDDINGS_ENV, True))
+        if args.load:
+            configurations.append((loaded, EMBEDDINGS_ENV, True))
     if args.url:
         with_embeddings = not args.no_embeddings and args.mode != "lexical"
         configurations = [(f"continuum at {args.url}", {}, with_embeddings)]
@@ -309,7 +342,13 @@ def main() -> None:
             source = Path(env["_source"]) if "_source" in env else None
             server_env = {k: v for k, v in env.items() if k != "_source"}
             with local_server(server_env, source) as (url, admin_key):
-                result = run(url, admin_key, conversations, args.mode, embeddings=embeddings)
+                if label == loaded:
+                    with cpu_burners(args.load):
+                        result = run(url, admin_key, conversations, args.mode, embeddings=embeddings, ask=False)
+                        result["load_average_after"] = load_average()
+                else:
+                    result = run(url, admin_key, conversations, args.mode, embeddings=embeddings)
+        result["load_average_after"] = result.get("load_average_after") or load_average()
         figures[label] = result
         rows.append([f"{label} ({args.mode})", result["questions"], result["recall@5"], result["recall@10"],
                      result["recall@20"], result["server_p50_ms"], result["server_p95_ms"],
@@ -332,11 +371,17 @@ def main() -> None:
             budget = cost["query_p95_ms"] + 15
             ratio = result["ingest_seconds"] / cost["embed_all_seconds"]
             figures[label]["targets"] = {"latency_budget_ms": budget, "ingest_ratio": ratio}
-            print(
-                f"{label}: server p95 {result['server_p95_ms']:.2f} ms vs budget {budget:.2f} ms "
-                f"(model p95 + 15); ingest incl. embeddings {result['ingest_seconds']:.2f} s = "
-                f"{ratio:.2f}x the model's own time (target <= 1.3x)"
+            latency = (
+                ""
+                if label == loaded
+                else (f"server p95 {result['server_p95_ms']:.2f} ms vs budget {budget:.2f} ms (model p95 + 15); ")
             )
+            target = "" if label == loaded else " (target <= 1.3x)"
+            print(
+                f"{label}: {latency}ingest incl. embeddings {result['ingest_seconds']:.2f} s = "
+                f"{ratio:.2f}x the model's own time{target}; load average {result['load_average_after']} "
+                "(1/5/15 min) at its end"
+            )  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

@@ -2,12 +2,14 @@
 with the Lambda Python, 3.12, so the bytecode matches the runtime).
 
 Lambda's file system is read-only: bytecode that is not in the zip is compiled again at
-every cold start (seconds for FastAPI and pydantic). So every third-party module is kept
-as compiled bytecode only (`module.pyc` beside where `module.py` was), which is smaller
-than source plus `__pycache__`; the core (`continuum`) keeps its sources beside its
-bytecode for readable tracebacks. Removed: what no handler imports (pydantic.v1, which
-FastAPI only probes for; pydantic's mypy plugin; anyio's trio backend; Powertools' event
-handler and unused utilities; the local server's
+every cold start (seconds for FastAPI and pydantic). So every module, the core's too, is
+kept as compiled bytecode only (`module.pyc` beside where `module.py` was), which is
+smaller than source plus `__pycache__`; tracebacks still name the file and line (as
+/var/task/<package>/<module>.py, where the code runs), without the source line. Removed:
+what no handler imports (pydantic.v1, which FastAPI only probes for; pydantic's mypy
+plugin; anyio's trio backend and pytest plugin; Starlette's test client; httpx's command
+line; certifi's tests; Powertools' event handler, its event data classes and unused
+utilities; the local server's
 uvicorn, click and prometheus_client, which the base install brings; the MCP SDK, which
 only `continuum mcp` runs, and cryptography, which it brings, unless the `encryption`
 extra is packed; the core's modules that only the Worker, the CLI or the local server
@@ -20,12 +22,11 @@ pydantic).
 from __future__ import annotations
 
 import compileall
-import py_compile
 import shutil
 import sys
 from pathlib import Path
 
-KEEP_SOURCES = ("continuum",)
+TASK_ROOT = "/var/task"  # where Lambda unpacks the zip: the paths tracebacks show
 # The local server's and command line's packages (in the base install) no handler imports.
 SERVER_ONLY = ("uvicorn", "click", "h11", "prometheus_client", "websockets")  # websockets: uvicorn's /v1/sync
 # The MCP SDK and what only it needs: `continuum mcp` (stdio) runs it; the `mcp` function
@@ -60,7 +61,12 @@ REMOVE = (
     "pydantic/v1",
     "pydantic/mypy.py",  # the mypy plugin: type checking, never run
     "anyio/_backends/_trio.py",  # the trio backend: Lambda runs asyncio
+    "anyio/pytest_plugin.py",
+    "starlette/testclient.py",
+    "httpx/_main.py",  # the `httpx` command (needs click and rich, which are not packed)
+    "certifi/tests",
     "aws_lambda_powertools/event_handler",
+    "aws_lambda_powertools/utilities/data_classes",  # typed events: only its removed utilities use them
     *(f"aws_lambda_powertools/utilities/{name}" for name in (
         "batch", "data_masking", "feature_flags", "idempotency", "kafka", "streaming", "validation",
         "circuit_breaker", "auth_alpha", "parser",
@@ -113,24 +119,18 @@ def slim(root: Path) -> None:
         for path in root.glob(pattern):
             path.unlink()
     for top in root.iterdir():
-        if top.name in KEEP_SOURCES:
-            # The zip resets file times, so bytecode checked against the source's time would
-            # be ignored (and recompiled at every cold start): mark it valid unconditionally.
-            unchecked = py_compile.PycInvalidationMode.UNCHECKED_HASH
-            if not compileall.compile_dir(top, quiet=1, force=True, invalidation_mode=unchecked):
-                raise SystemExit(f"slim: compiling {top} failed")
-            continue
         if top.name.endswith(".dist-info"):
             continue
         for cache in [top] if top.name == "__pycache__" else top.rglob("__pycache__"):
             shutil.rmtree(cache, ignore_errors=True)
+        # Sourceless bytecode is never checked against a source (the zip resets file times).
         if top.is_dir():
-            if not compileall.compile_dir(top, quiet=1, legacy=True, optimize=0):
+            if not compileall.compile_dir(top, ddir=f"{TASK_ROOT}/{top.name}", quiet=1, legacy=True, optimize=0):
                 raise SystemExit(f"slim: compiling {top} failed")
             for source in top.rglob("*.py"):
                 source.unlink()
         elif top.suffix == ".py":
-            if not compileall.compile_file(top, quiet=1, legacy=True):
+            if not compileall.compile_file(top, ddir=TASK_ROOT, quiet=1, legacy=True):
                 raise SystemExit(f"slim: compiling {top} failed")
             top.unlink()
 

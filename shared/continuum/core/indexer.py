@@ -5,6 +5,8 @@ Two ways to run, chosen by CONTINUUM_EMBEDDING_WRITE:
 - background (the server's default): the write is acknowledged as soon as the rows
   are stored; a single worker task embeds queued memories in batches (across
   requests) and stores the vectors. Until then the memories are found lexically.
+  Each batch takes the CPU the machine has free (CpuShare: all cores when idle, one
+  under load) at low priority, so requests go first whatever the share.
 - inline (serverless, where nothing runs after the response): the request embeds
   its own memories in one batch after storing them. A failure of the provider is
   logged and never fails the write.
@@ -20,8 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from continuum.clock import Clock
 from continuum.core.crypto import ContentCipher
@@ -34,6 +39,71 @@ log = logging.getLogger("continuum.embeddings")
 BATCH_SIZE = 256  # the local model sorts a batch by length: big batches pad less
 BACKFILL_BATCH = 256
 CLOSE_GRACE = 5.0
+# CPU share: a window older than this says little about now, so a fresh one is measured.
+SHARE_WINDOW_MAX = 5.0
+SHARE_PROBE = 0.2
+
+
+class CpuSample(NamedTuple):
+    """Cumulative seconds at one instant: wall clock, the machine's busy CPU time (all
+    cores), and this process's own CPU time."""
+
+    wall: float
+    machine_busy: float
+    own: float
+
+
+def read_cpu_sample() -> CpuSample | None:
+    """From /proc/stat (Linux); None where there is no such file (then the share is fixed)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    ticks = [int(value) for value in fields[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    busy = sum(ticks[:8]) - idle  # user nice system idle iowait irq softirq steal
+    hertz = os.sysconf("SC_CLK_TCK")
+    own = os.times()
+    return CpuSample(time.monotonic(), busy / hertz, own.user + own.system)
+
+
+class CpuShare:
+    """How many cores the next background batch may use: the machine's cores minus what
+    other processes used since the last batch (or over a short probe when that is stale).
+    This process's own use (the previous batch, requests) does not count against it: the
+    embedding runs at a lower priority than requests, which take the CPU back when they need it."""
+
+    def __init__(
+        self,
+        cpus: int | None = None,
+        sample: Callable[[], CpuSample | None] = read_cpu_sample,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.cpus = max(1, cpus or os.cpu_count() or 1)
+        self.sample = sample
+        self.sleep = sleep
+        self._last: CpuSample | None = None
+        self.others = 0.0  # cores the other processes used in the last window
+
+    async def threads(self) -> int | None:
+        """Threads for the next batch (1 to cpus); None where the load cannot be read."""
+        last = self._last
+        now = self.sample()
+        if now is None:
+            return None
+        if last is None or now.wall - last.wall > SHARE_WINDOW_MAX or now.wall <= last.wall:
+            await self.sleep(SHARE_PROBE)
+            last, now = now, self.sample()
+            if now is None or now.wall <= last.wall:
+                return None
+        self._last = now
+        window = now.wall - last.wall
+        used = (now.machine_busy - last.machine_busy) - (now.own - last.own)
+        self.others = min(float(self.cpus), max(0.0, used / window))
+        return max(1, min(self.cpus, round(self.cpus - self.others)))
 
 
 @dataclass
@@ -53,6 +123,7 @@ class EmbeddingIndexer:
         background: bool,
         batch_size: int = BATCH_SIZE,
         on_indexed: Callable[[str], Awaitable[None]] | None = None,
+        share: CpuShare | None = None,
     ) -> None:
         self.storage = storage
         self.embedder = embedder
@@ -61,6 +132,8 @@ class EmbeddingIndexer:
         self.background = background
         self.batch_size = batch_size
         self.on_indexed = on_indexed
+        self.share = share or CpuShare()
+        self.threads_used: dict[int | None, int] = {}  # background batches by thread count
         self._queue: asyncio.Queue[_Job] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._checked: set[str] = set()
@@ -174,10 +247,16 @@ class EmbeddingIndexer:
         """One embedding call for all the texts; vectors stored per tenant."""
         pairs = [(tenant, memory) for tenant, memories in by_tenant.items() for memory in memories]
         texts = [self.cipher.decrypt(memory.content) for _, memory in pairs]
-        # A provider may offer a bulk path that yields the CPU to requests (the local model).
+        # A provider may offer a bulk path that yields the CPU to requests (the local model):
+        # `embed_background(texts, threads=N)`, N from the free CPU (None: its own default).
         bulk = getattr(self.embedder, "embed_background", None) if self.background else None
         try:
-            vectors = await (bulk(texts) if bulk is not None else self.embedder.embed(texts))
+            if bulk is not None:
+                threads = await self.share.threads()
+                self.threads_used[threads] = self.threads_used.get(threads, 0) + 1
+                vectors = await bulk(texts, threads=threads)
+            else:
+                vectors = await self.embedder.embed(texts)
         except Exception as exc:
             self.failures += 1
             log.warning(

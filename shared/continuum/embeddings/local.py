@@ -50,12 +50,17 @@ def _lower_priority() -> None:
 
 
 def _leave_a_core_for_requests() -> None:
-    """Inference threads = cores - 1 (at least 1): embedding in the background must not
-    starve the event loop that acknowledges writes and answers queries."""
+    """Inference threads = cores - 1 (at least 1) for the thread that loads the model and
+    the requests' own embeddings (a query): the event loop keeps a core."""
+    _set_threads(max(1, (os.cpu_count() or 2) - 1))
+
+
+def _set_threads(threads: int) -> None:
+    """torch's intra-op threads for the calling thread (OpenMP keeps the setting per thread)."""
     try:
         import torch
 
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+        torch.set_num_threads(threads)
     except Exception:  # pragma: no cover - torch missing or already configured
         return
 
@@ -119,9 +124,11 @@ class LocalEmbedder:
             return await asyncio.to_thread(self.embed_sync, list(texts))
         return self.embed_sync(list(texts))
 
-    async def embed_background(self, texts: Sequence[str]) -> list[list[float]]:
-        """Bulk embedding for the indexer: on one thread of its own at low CPU priority,
-        so writes and queries (on normal-priority threads) go first on a busy machine."""
+    async def embed_background(self, texts: Sequence[str], *, threads: int | None = None) -> list[list[float]]:
+        """Bulk embedding for the indexer: on a thread of its own at low CPU priority (its
+        inference threads inherit it), so writes and queries (on normal-priority threads) go
+        first. `threads`: inference threads for this batch, from the CPU the machine has free
+        (the indexer's CpuShare); None keeps cores - 1."""
         if not texts or not _threads_available():
             return await self.embed(texts)
         if self._background is None:
@@ -129,7 +136,13 @@ class LocalEmbedder:
                 max_workers=1, thread_name_prefix="continuum-embed", initializer=_lower_priority
             )
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._background, self.embed_sync, list(texts))
+        count = threads or max(1, (os.cpu_count() or 2) - 1)
+        return await loop.run_in_executor(self._background, self._embed_with, list(texts), count)
+
+    def _embed_with(self, texts: list[str], threads: int) -> list[list[float]]:
+        self._load()
+        _set_threads(threads)
+        return self.embed_sync(texts)
 
     async def close(self) -> None:
         if self._background is not None:
