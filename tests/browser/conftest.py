@@ -31,7 +31,10 @@ def console_server() -> Iterator[RunningServer]:
     running.stop()
 
 
-@pytest.fixture(scope="session")
+# Module-scoped: Playwright's sync API keeps an event loop running in this thread while
+# it is open, and every async test after it would fail ("Runner.run() cannot be called
+# from a running event loop"); it must stop before the next module's tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run .ci/setup.d/80-browser.sh (apt-get install chromium)")
