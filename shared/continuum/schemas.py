@@ -224,7 +224,7 @@ class RecallRequest(Strict):
     limit: int = Field(default=10, ge=1, le=100)
     instance_id: Identifier | None = None
     session_id: Identifier | None = None
-    explain: bool = Field(default=False, description=EXPLAIN)
+    explain: bool = Field(default=False, strict=True, description=EXPLAIN)
 
 
 class ScoreParts(Model):
@@ -399,7 +399,7 @@ class SearchRequest(Strict):
     limit: int = Field(default=10, ge=1, le=100)
     mode: SearchMode = SearchMode.hybrid
     filters: SearchFilters = Field(default_factory=SearchFilters)
-    explain: bool = Field(default=False, description=EXPLAIN)
+    explain: bool = Field(default=False, strict=True, description=EXPLAIN)
 
 
 class SearchResult(Explained):

@@ -147,7 +147,14 @@ def test_the_stack_comes_up_in_order_serves_tls_scales_and_tears_down(image: str
         # Three replicas behind nginx, one coherent cache.
         stack.compose("up", "-d", "--no-build", "--scale", "api=3")
         api_ids = stack.wait_healthy("api", 3)
-        stack.compose("exec", "-T", "nginx", "nginx", "-s", "reload")
+        # nginx resolves "api" when it reloads; podman's DNS may name the new replicas a moment
+        # after they report healthy ("host not found in upstream"), so the reload is retried
+        for _ in range(30):
+            if stack.compose("exec", "-T", "nginx", "nginx", "-s", "reload", check=False).returncode == 0:
+                break
+            time.sleep(1)
+        else:
+            stack.compose("exec", "-T", "nginx", "nginx", "-s", "reload")
         replicas = [f"http://{stack.ip_of(cid)}:8420" for cid in api_ids]
         _read_your_writes(replicas, tenant_key)
         _nginx_spreads_requests(base, tls, tenant_key, replicas, admin)

@@ -130,3 +130,14 @@ def test_explain_appears_in_a_result_only_when_asked_for():
         # the documented response still lists its fields (a serializer must not hide them)
         schema = model.model_json_schema(mode="serialization")
         assert {"id", "score", "explain"} <= set(schema["properties"])
+
+
+def test_explain_takes_only_a_json_boolean() -> None:
+    from continuum.schemas import RecallRequest
+
+    assert RecallRequest(message="m", explain=True).explain is True
+    for value in (0, 1, "true"):
+        with pytest.raises(ValidationError):
+            RecallRequest(message="m", explain=value)
+        with pytest.raises(ValidationError):
+            SearchRequest(query="q", explain=value)

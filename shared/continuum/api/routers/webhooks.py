@@ -11,6 +11,7 @@ from fastapi import Path, Query, Response
 from pydantic import Field
 
 from continuum.api.deps import PrincipalDep, ServicesDep
+from continuum.api.openapi import error
 from continuum.api.routes import RouteTable
 from continuum.core.webhook_service import Webhooks, WebhooksDisabled
 from continuum.models import EVENT_TYPES, DeliveryRecord, WebhookRecord
@@ -18,6 +19,7 @@ from continuum.schemas import Model, Strict
 from continuum.services import Services
 
 router = RouteTable(tags=["webhooks"])
+OFF = {404: error("Webhooks are off (CONTINUUM_ENABLE_WEBHOOKS), or nothing with that id in the tenant")}
 
 EventType = Literal["memory.created", "memory.updated", "memory.deleted", "concept.discovered", "tenant.erased"]
 assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
@@ -106,7 +108,7 @@ def _delivery(record: DeliveryRecord) -> Delivery:
     )  # fmt: skip
 
 
-@router.post("/v1/webhooks", response_model=WebhookWithSecret, status_code=201)
+@router.post("/v1/webhooks", response_model=WebhookWithSecret, status_code=201, responses=OFF)
 async def create_webhook(body: WebhookCreate, principal: PrincipalDep, services: ServicesDep) -> WebhookWithSecret:
     """A new endpoint for the caller's tenant. Its secret is shown once: keep it to verify
     the `X-Continuum-Signature` of each delivery. Private, loopback and link-local targets
@@ -117,18 +119,18 @@ async def create_webhook(body: WebhookCreate, principal: PrincipalDep, services:
     return _with_secret(record, secret)
 
 
-@router.get("/v1/webhooks", response_model=WebhookList)
+@router.get("/v1/webhooks", response_model=WebhookList, responses=OFF)
 async def list_webhooks(principal: PrincipalDep, services: ServicesDep) -> WebhookList:
     """The tenant's webhooks, oldest first (never their secrets)."""
     return WebhookList(webhooks=[_view(r) for r in await _webhooks(services).list(principal.tenant_id)])
 
 
-@router.get("/v1/webhooks/{webhook_id}", response_model=Webhook)
+@router.get("/v1/webhooks/{webhook_id}", response_model=Webhook, responses=OFF)
 async def get_webhook(webhook_id: WebhookId, principal: PrincipalDep, services: ServicesDep) -> Webhook:
     return _view(await _webhooks(services).get(principal.tenant_id, webhook_id))
 
 
-@router.patch("/v1/webhooks/{webhook_id}", response_model=Webhook)
+@router.patch("/v1/webhooks/{webhook_id}", response_model=Webhook, responses=OFF)
 async def update_webhook(
     webhook_id: WebhookId, body: WebhookUpdate, principal: PrincipalDep, services: ServicesDep
 ) -> Webhook:
@@ -141,27 +143,27 @@ async def update_webhook(
     return _view(record)
 
 
-@router.delete("/v1/webhooks/{webhook_id}", status_code=204, response_class=Response)
+@router.delete("/v1/webhooks/{webhook_id}", status_code=204, response_class=Response, responses=OFF)
 async def delete_webhook(webhook_id: WebhookId, principal: PrincipalDep, services: ServicesDep) -> Response:
     """Remove the webhook and its deliveries."""
     await _webhooks(services).delete(principal.tenant_id, webhook_id)
     return Response(status_code=204)
 
 
-@router.post("/v1/webhooks/{webhook_id}/rotate-secret", response_model=WebhookWithSecret)
+@router.post("/v1/webhooks/{webhook_id}/rotate-secret", response_model=WebhookWithSecret, responses=OFF)
 async def rotate_secret(webhook_id: WebhookId, principal: PrincipalDep, services: ServicesDep) -> WebhookWithSecret:
     """A new secret, shown once; deliveries are signed with it from now on."""
     record, secret = await _webhooks(services).rotate_secret(principal.tenant_id, webhook_id)
     return _with_secret(record, secret)
 
 
-@router.post("/v1/webhooks/{webhook_id}/test", response_model=Delivery)
+@router.post("/v1/webhooks/{webhook_id}/test", response_model=Delivery, responses=OFF)
 async def send_test(webhook_id: WebhookId, principal: PrincipalDep, services: ServicesDep) -> Delivery:
     """Send a `webhook.test` event now; the delivery tells how it went (retried if it failed)."""
     return _delivery(await _webhooks(services).send_test(principal.tenant_id, webhook_id))
 
 
-@router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=DeliveryList)
+@router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=DeliveryList, responses=OFF)
 async def list_deliveries(
     webhook_id: WebhookId,
     principal: PrincipalDep,
@@ -179,7 +181,7 @@ async def list_deliveries(
     )
 
 
-@router.post("/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", response_model=Delivery)
+@router.post("/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", response_model=Delivery, responses=OFF)
 async def replay_delivery(
     webhook_id: WebhookId, delivery_id: DeliveryId, principal: PrincipalDep, services: ServicesDep
 ) -> Delivery:
