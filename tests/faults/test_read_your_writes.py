@@ -203,7 +203,9 @@ def test_every_acknowledged_write_is_visible_to_every_instance_on_its_next_reque
                 f"{len(ledger.deleted)} deletes, {len(reads)} reads, {len(violations)} violations"
             )
             assert not violations, f"{len(violations)} stale reads, e.g. {violations[:5]}"
-            assert len(reads) > 100  # the readers really raced the writers ...
+            # the readers really raced the writers (the floor only proves the race ran: a loaded
+            # machine once saw 82 reads, so 100 was too high) ...
+            assert len(reads) > 50
             assert sum(_cache_hits(server) for server in instances) > 0  # ... and cached answers were served
         finally:
             for client in clients:
